@@ -1,0 +1,145 @@
+# aio — build, test, run.  `make help` lists the targets.
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BUILD      ?= build
+CC         ?= gcc
+PKGS       := libseccomp libcap jansson libarchive
+PYTHON     := /usr/bin/python3
+
+WARN    := -Wall -Wextra -Werror -Wformat=2 -Werror=format-security -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wmissing-declarations -Wvla -Wimplicit-fallthrough \
+           -Wnull-dereference -Wwrite-strings -Wundef
+HARDEN  := -fstack-protector-strong -fstack-clash-protection -fcf-protection=full -fPIE
+ifeq ($(DEBUG),1)
+OPT     := -O1 -g3 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
+           -U_FORTIFY_SOURCE
+SANLD   := -fsanitize=address,undefined
+else
+OPT     := -O2 -g -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=3
+endif
+GCCONLY := $(if $(findstring clang,$(CC)),,-ftrivial-auto-var-init=zero)
+CFLAGS  ?=
+CFLAGS  += -std=gnu11 $(OPT) $(WARN) $(HARDEN) $(GCCONLY) -D_GNU_SOURCE -Iruntime -I. \
+           -DAIO_POLICY_DIR='"$(PREFIX)/share/aio/policy"'
+LDFLAGS += -pie -Wl,-z,relro,-z,now,-z,noexecstack -Wl,--as-needed $(SANLD)
+LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lseccomp -lcap -ljansson -larchive)
+
+COMMON_SRC := $(wildcard runtime/common/*.c)
+RT_SRC     := $(filter-out runtime/main.c,$(wildcard runtime/*.c))
+POL_SRC    := $(filter-out policy/main.c,$(wildcard policy/*.c))
+UNIT_SRC   := $(wildcard tests/unit/test-*.c)
+PROBE_SRC  := $(wildcard tests/security/probes/*.c)
+PROFILES   := $(wildcard policy/profiles/*.json)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+COMMON_LIB := $(BUILD)/lib/libaiocommon.a
+RT_LIB     := $(BUILD)/lib/libaiort.a
+POL_LIB    := $(BUILD)/lib/libaiopolicy.a
+BINS       := $(BUILD)/bin/aio-run $(if $(wildcard policy/main.c),$(BUILD)/bin/aio-policy)
+UNITS      := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+PROBES     := $(patsubst tests/security/probes/%.c,$(BUILD)/probes/%,$(PROBE_SRC))
+BPFS       := $(if $(wildcard policy/main.c),$(patsubst policy/profiles/%.json,$(BUILD)/policy/%.bpf,$(PROFILES)))
+
+.PHONY: all deps run test unit integration security vm bench debug lint format format-check \
+        install clean help fuzz headers-check
+all: $(BINS) $(BPFS)
+
+help:
+	@echo 'make            build aio-run, aio-policy and the compiled seccomp profiles'
+	@echo 'make deps       apt-install what building, running and testing need (idempotent)'
+	@echo 'make run        start a sandbox with a shell (rootfs: host)'
+	@echo 'make test       unit, integration and security tests (installs what is missing)'
+	@echo 'make vm         cgroup v2 tests under qemu'
+	@echo 'make bench      start-up, RSS and unpack benchmarks against bwrap and runc'
+	@echo 'make debug      ASan/UBSan build in build-debug/'
+	@echo 'make lint       clang-tidy, cppcheck, gcc -fanalyzer, clang-format check'
+
+deps:
+	@tools/deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(COMMON_LIB): $(call obj,$(COMMON_SRC))
+	@mkdir -p $(dir $@)
+	@rm -f $@ && ar rcs $@ $^
+$(RT_LIB): $(call obj,$(RT_SRC))
+	@mkdir -p $(dir $@)
+	@rm -f $@ && ar rcs $@ $^
+$(POL_LIB): $(call obj,$(POL_SRC))
+	@mkdir -p $(dir $@)
+	@rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/aio-run: $(call obj,runtime/main.c) $(RT_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
+$(BUILD)/bin/aio-policy: $(call obj,policy/main.c) $(POL_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
+$(BUILD)/policy/%.bpf: policy/profiles/%.json $(BUILD)/bin/aio-policy
+	@mkdir -p $(dir $@)
+	$(BUILD)/bin/aio-policy compile $< -o $@
+
+# Unit tests: each links the module libraries; tests/unit/wraps.mk may add -Wl,--wrap=... per test.
+-include tests/unit/wraps.mk
+$(BUILD)/tests/test-%: tests/unit/test-%.c $(RT_LIB) $(POL_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -Wno-missing-declarations $(LDFLAGS) $(WRAP_test-$*) \
+		$< $(RT_LIB) $(POL_LIB) $(COMMON_LIB) $(LIBS) -lcmocka -o $@
+
+# Security probes: small static programs run inside jails.
+$(BUILD)/probes/%: tests/security/probes/%.c tests/security/probes/probe.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -Wall -Werror -D_GNU_SOURCE -static $< -o $@
+
+test: deps
+	@$(MAKE) --no-print-directory all $(UNITS) $(PROBES)
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory integration
+
+unit: $(UNITS)
+	@tools/run-unit.sh $(UNITS)
+
+integration: all $(PROBES)
+	AIO_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration tests/security
+
+vm: all
+	@tools/vm/run.sh
+
+bench: deps all
+	@tools/bench/run.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/bin/aio-run run --rootfs host -t -- /bin/bash -l
+
+debug:
+	@$(MAKE) --no-print-directory DEBUG=1 BUILD=build-debug all
+
+fuzz:
+	@tools/fuzz.sh
+
+lint: all
+	@tools/lint.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+headers-check:
+	@for h in $$(git ls-files '*.h' | grep -v probes/); do \
+		echo "#include \"$$h\"" | $(CC) $(CFLAGS) -x c -fsyntax-only -I. - || exit 1; done
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/aio/policy \
+		$(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	$(if $(BPFS),install -m 0644 $(BPFS) $(DESTDIR)$(PREFIX)/share/aio/policy/)
+	install -m 0644 docs/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+
+clean:
+	rm -rf build build-debug
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct aio_err;
+
+/* Limits for one sandbox; 0 means "not set". */
+struct rt_cgroup_limits {
+        int64_t memory;      /* bytes; memory.max / memory.limit_in_bytes */
+        int64_t memory_swap; /* bytes of memory+swap as docker's --memory-swap; 0 = no swap */
+        int64_t pids;        /* pids.max */
+        int64_t cpu_quota;   /* microseconds per cpu_period (cpus * period) */
+        int64_t cpu_period;  /* microseconds, default 100000 */
+};
+
+enum rt_cgroup_driver { RT_CGROUP_V2, RT_CGROUP_V1, _RT_CGROUP_DRIVER_MAX };
+
+struct rt_cgroup_events {
+        uint64_t oom_kills;  /* memory.events oom_kill / memory.oom_control oom_kill */
+        uint64_t pids_limit; /* pids.events max: forks refused by pids.max */
+};
+
+struct rt_cgroup; /* opaque */
+
+/* Detects the driver for this host: v2 when /sys/fs/cgroup is cgroup2 with controllers,
+ * else v1 (hybrid hosts included). root_override (may be NULL) replaces /sys/fs/cgroup
+ * for tests. */
+int rt_cgroup_detect(const char *root_override, enum rt_cgroup_driver *ret, struct aio_err *err);
+const char *rt_cgroup_driver_to_string(enum rt_cgroup_driver d);
+
+/* Creates the sandbox cgroup "aio/<name>" (v1: in every needed hierarchy) and applies limits.
+ * On failure nothing is left behind. */
+int rt_cgroup_create(const char *name, const struct rt_cgroup_limits *lim,
+                     struct rt_cgroup **ret, struct aio_err *err);
+/* v2: an O_DIRECTORY fd of the cgroup for clone3(CLONE_INTO_CGROUP); -1 on v1. Borrowed. */
+int rt_cgroup_fd(const struct rt_cgroup *cg);
+/* Moves pid into the cgroup (every hierarchy on v1). */
+int rt_cgroup_add_pid(struct rt_cgroup *cg, pid_t pid, struct aio_err *err);
+/* Kills every process in the cgroup at once (v2 cgroup.kill; v1 freezer + SIGKILL) and waits
+ * until it is empty (bounded). */
+int rt_cgroup_kill(struct rt_cgroup *cg, struct aio_err *err);
+int rt_cgroup_events(const struct rt_cgroup *cg, struct rt_cgroup_events *ret, struct aio_err *err);
+/* Kills what is left, removes the directories, frees cg. Safe with NULL. */
+int rt_cgroup_destroy(struct rt_cgroup *cg, struct aio_err *err);
+/* Removes "aio/<name>" left by a killed launcher (kills what runs there first). */
+int rt_cgroup_remove_stale(const char *name, struct aio_err *err);

@@ -1,0 +1,176 @@
+#include "fd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <linux/openat2.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "err.h"
+#include "xalloc.h"
+
+int aio_open_in_root(int root_fd, const char *path, int flags, unsigned mode, struct aio_err *err)
+{
+        struct open_how how = {
+                .flags = (unsigned long long)(flags | O_CLOEXEC),
+                .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        };
+        long fd;
+
+        do
+                fd = syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+        while (fd < 0 && (errno == EINTR || errno == EAGAIN));
+        if (fd < 0)
+                return aio_error(err, errno, "open %s inside the root", path);
+        return (int)fd;
+}
+
+static int mkdir_component(int dir_fd, const char *name, unsigned mode, struct aio_err *err)
+{
+        struct aio_err ignored;
+        int fd;
+
+        if (mkdirat(dir_fd, name, mode) < 0 && errno != EEXIST)
+                return aio_error(err, errno, "mkdir %s", name);
+        /* Re-open with the same in-root resolution: a symlink planted here stays inside. */
+        fd = aio_open_in_root(dir_fd, name, O_PATH | O_DIRECTORY, 0, &ignored);
+        if (fd < 0)
+                return aio_error(err, -fd, "%s is not a directory", name);
+        return fd;
+}
+
+int aio_mkdir_in_root(int root_fd, const char *path, unsigned mode, struct aio_err *err)
+{
+        cleanup_free char *copy = aio_xstrdup(path);
+        cleanup_close int cur = fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
+        char *save = NULL;
+
+        if (cur < 0)
+                return aio_error(err, errno, "dup");
+        for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+                int next;
+
+                if (strcmp(c, ".") == 0)
+                        continue;
+                if (strcmp(c, "..") == 0)
+                        return aio_error_msg(err, EINVAL, "%s: '..' is not allowed", path);
+                next = mkdir_component(cur, c, mode, err);
+                if (next < 0)
+                        return aio_error_prefix(err, "%s", path);
+                closep(&cur);
+                cur = next;
+        }
+        return take_fd(&cur);
+}
+
+int aio_fds_cloexec_from(int from, struct aio_err *err)
+{
+        if (syscall(SYS_close_range, (unsigned)from, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+                return 0;
+        /* Pre-5.11 kernels: walk /proc/self/fd. */
+        cleanup_dir DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+
+        if (!d)
+                return aio_error(err, errno, "close_range and /proc/self/fd both unavailable");
+        while ((de = readdir(d))) {
+                int fd = atoi(de->d_name);
+
+                if (de->d_name[0] != '.' && fd >= from && fd != dirfd(d))
+                        (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+        }
+        return 0;
+}
+
+int aio_send_fd(int sock, int fd, struct aio_err *err)
+{
+        char byte = 'F';
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } ctl = {0};
+        struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+        struct msghdr msg = {.msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = ctl.buf,
+                             .msg_controllen = sizeof(ctl.buf)};
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof(int));
+        if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+                return aio_error(err, errno, "send fd");
+        return 0;
+}
+
+int aio_recv_fd(int sock, struct aio_err *err)
+{
+        char byte;
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } ctl;
+        struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+        struct msghdr msg = {.msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = ctl.buf,
+                             .msg_controllen = sizeof(ctl.buf)};
+        struct cmsghdr *c;
+        int fd;
+        ssize_t n;
+
+        do
+                n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return aio_error(err, errno, "receive fd");
+        c = CMSG_FIRSTHDR(&msg);
+        if (n == 0 || !c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
+                return aio_error_msg(err, EBADMSG, "receive fd: no descriptor in message");
+        memcpy(&fd, CMSG_DATA(c), sizeof(int));
+        return fd;
+}
+
+int aio_read_full(int fd, void *buf, size_t n, struct aio_err *err)
+{
+        char *p = buf;
+
+        while (n > 0) {
+                ssize_t k = read(fd, p, n);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return aio_error(err, errno, "read");
+                if (k == 0)
+                        return aio_error_msg(err, EPIPE, "unexpected end of stream");
+                p += k;
+                n -= (size_t)k;
+        }
+        return 0;
+}
+
+int aio_write_full(int fd, const void *buf, size_t n, struct aio_err *err)
+{
+        const char *p = buf;
+
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return aio_error(err, errno, "write");
+                p += k;
+                n -= (size_t)k;
+        }
+        return 0;
+}

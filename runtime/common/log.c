@@ -1,0 +1,31 @@
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <unistd.h>
+
+enum aio_log_level aio_log_level = AIO_LOG_WARN;
+static const char *program = "aio";
+
+void aio_log_set_program(const char *name)
+{
+        program = name;
+}
+
+void aio_log(enum aio_log_level level, const char *fmt, ...)
+{
+        char line[1024];
+        va_list ap;
+        int saved = errno, n;
+
+        if (level > aio_log_level)
+                return;
+        n = snprintf(line, sizeof(line), "%s: ", program);
+        va_start(ap, fmt);
+        (void)vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+        va_end(ap);
+        /* One write per line so lines from several processes never interleave. */
+        (void)dprintf(STDERR_FILENO, "%s\n", line);
+        errno = saved;
+}

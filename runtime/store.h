@@ -1,0 +1,28 @@
+#pragma once
+
+#include <stdbool.h>
+
+struct aio_err;
+
+/* Limits applied while unpacking an untrusted tarball. */
+struct rt_store_limits {
+        unsigned long long max_bytes;   /* total uncompressed file bytes */
+        unsigned long long max_entries; /* entries in the archive */
+};
+
+/* Unpacks tarball (tar, tar.gz, tar.xz, tar.zst; detected by content) into the content-addressed
+ * store <state_dir>/images/<sha256-of-the-tarball-bytes>/rootfs, once: a later call with the same
+ * tarball returns the existing directory without unpacking. Extraction is safe: absolute paths,
+ * "..", links escaping the root, device nodes, fifos and setuid bits on non-regular files are
+ * refused with an error naming the entry; nothing half-written is left on failure (unpack into
+ * a temporary directory, rename into place). Progress goes to stderr when it is a terminal.
+ * ret_dir receives a malloc'ed path to the unpacked root. */
+int rt_store_unpack(const char *state_dir, const char *tarball, const struct rt_store_limits *lim,
+                    char **ret_dir, struct aio_err *err);
+
+/* Entry name check used by the unpacker (exposed for unit tests and fuzzing): returns 0 when
+ * name is a safe relative path (after stripping a leading "./"), -EINVAL otherwise. */
+int rt_store_check_name(const char *name, struct aio_err *err);
+/* Symlink target check: a target is safe when, resolved from the directory of entry `name`
+ * inside the root, it never leaves the root. Absolute targets are resolved against the root. */
+int rt_store_check_link(const char *name, const char *target, struct aio_err *err);
