@@ -19,7 +19,7 @@ OPT     := -O2 -g -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=3
 endif
 GCCONLY := $(if $(findstring clang,$(CC)),,-ftrivial-auto-var-init=zero)
 CFLAGS  ?=
-CFLAGS  += -std=gnu11 $(OPT) $(WARN) $(HARDEN) $(GCCONLY) -D_GNU_SOURCE -Iruntime -I. \
+CFLAGS  += -std=gnu11 $(OPT) $(WARN) $(HARDEN) $(GCCONLY) -D_GNU_SOURCE -iquote runtime -iquote . \
            -DAIO_POLICY_DIR='"$(PREFIX)/share/aio/policy"'
 LDFLAGS += -pie -Wl,-z,relro,-z,now,-z,noexecstack -Wl,--as-needed $(SANLD)
 LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lseccomp -lcap -ljansson -larchive)
@@ -59,7 +59,8 @@ deps:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(COMMON_LIB): $(call obj,$(COMMON_SRC))
 	@mkdir -p $(dir $@)
@@ -73,10 +74,12 @@ $(POL_LIB): $(call obj,$(POL_SRC))
 
 $(BUILD)/bin/aio-run: $(call obj,runtime/main.c) $(RT_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
 $(BUILD)/bin/aio-policy: $(call obj,policy/main.c) $(POL_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
 $(BUILD)/policy/%.bpf: policy/profiles/%.json $(BUILD)/bin/aio-policy
 	@mkdir -p $(dir $@)
 	$(BUILD)/bin/aio-policy compile $< -o $@
@@ -85,7 +88,8 @@ $(BUILD)/policy/%.bpf: policy/profiles/%.json $(BUILD)/bin/aio-policy
 -include tests/unit/wraps.mk
 $(BUILD)/tests/test-%: tests/unit/test-%.c $(RT_LIB) $(POL_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Wno-missing-prototypes -Wno-missing-declarations $(LDFLAGS) $(WRAP_test-$*) \
+	@echo "  CCLD    $@"
+	@$(CC) $(CFLAGS) -Wno-missing-prototypes -Wno-missing-declarations $(LDFLAGS) $(WRAP_test-$*) \
 		$< $(RT_LIB) $(POL_LIB) $(COMMON_LIB) $(LIBS) -lcmocka -o $@
 
 # Security probes: small static programs run inside jails.
@@ -97,6 +101,7 @@ test: deps
 	@$(MAKE) --no-print-directory all $(UNITS) $(PROBES)
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory vm
 
 unit: $(UNITS)
 	@tools/run-unit.sh $(UNITS)

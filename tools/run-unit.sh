@@ -3,13 +3,14 @@
 set -u
 pass=0 fail=0
 for t in "$@"; do
-        if out=$("$t" 2>&1); then
-                pass=$((pass + $(grep -c '^\[       OK \]' <<<"$out")))
-        else
+        out=$("$t" 2>&1)
+        rc=$?
+        p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\..*/\1/p' <<<"$out" | tail -n 1)
+        f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s), listed below:.*/\1/p' <<<"$out" | tail -n 1)
+        pass=$((pass + ${p:-0}))
+        if [ "$rc" -ne 0 ]; then
                 printf '%s\n' "$out"
-                pass=$((pass + $(grep -c '^\[       OK \]' <<<"$out")))
-                fail=$((fail + $(grep -c '^\[  FAILED  \]' <<<"$out" | head -1)))
-                [ "$fail" -eq 0 ] && fail=1
+                fail=$((fail + ${f:-1}))
         fi
 done
 echo "unit: $pass passed, $fail failed"

@@ -8,12 +8,15 @@
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
-#define DEFINE_CLEANUP_FUNC(type, fn)                                                              \
-        static inline void fn##p(type *p)                                                          \
-        {                                                                                          \
-                if (*p)                                                                            \
-                        fn(*p);                                                                    \
+/* NOLINTBEGIN(bugprone-macro-parentheses,cert-err33-c): a type cannot be parenthesized; a
+ * cleanup has nobody to report a failed close to. */
+#define DEFINE_CLEANUP_FUNC(type, fn)     \
+        static inline void fn##p(type *p) \
+        {                                 \
+                if (*p)                   \
+                        (void)fn(*p);     \
         }
+/* NOLINTEND(bugprone-macro-parentheses,cert-err33-c) */
 
 static inline void freep(void *p)
 {

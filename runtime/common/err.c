@@ -48,7 +48,16 @@ int aio_error_prefix(struct aio_err *err, const char *fmt, ...)
         (void)vsnprintf(prefix, sizeof(prefix), fmt, ap);
         va_end(ap);
         memcpy(old, err->msg, sizeof(old));
-        (void)snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+        /* Truncation keeps the start of the message: the step names matter most. */
+        {
+                size_t n = strnlen(prefix, sizeof(prefix) - 1);
+
+                memcpy(err->msg, prefix, n);
+                memcpy(err->msg + n, ": ", 2);
+                n += 2;
+                (void)strncpy(err->msg + n, old, sizeof(err->msg) - n - 1);
+                err->msg[sizeof(err->msg) - 1] = '\0';
+        }
         if (err->code <= 0)
                 err->code = EIO;
         return -err->code;

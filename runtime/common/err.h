@@ -10,10 +10,12 @@ struct aio_err {
 };
 
 /* Formats msg, appends ": strerror(code)" when code is an errno, stores code, returns -code. */
-int aio_error(struct aio_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int aio_error(struct aio_err *err, int code, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 /* Same, without the strerror suffix: for messages that say everything themselves. */
 int aio_error_msg(struct aio_err *err, int code, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 /* Prepends "prefix: " to the message already stored; returns -code. */
-int aio_error_prefix(struct aio_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int aio_error_prefix(struct aio_err *err, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
 void aio_err_clear(struct aio_err *err);

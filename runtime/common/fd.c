@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -31,28 +33,17 @@ int aio_open_in_root(int root_fd, const char *path, int flags, unsigned mode, st
         return (int)fd;
 }
 
-static int mkdir_component(int dir_fd, const char *name, unsigned mode, struct aio_err *err)
-{
-        struct aio_err ignored;
-        int fd;
-
-        if (mkdirat(dir_fd, name, mode) < 0 && errno != EEXIST)
-                return aio_error(err, errno, "mkdir %s", name);
-        /* Re-open with the same in-root resolution: a symlink planted here stays inside. */
-        fd = aio_open_in_root(dir_fd, name, O_PATH | O_DIRECTORY, 0, &ignored);
-        if (fd < 0)
-                return aio_error(err, -fd, "%s is not a directory", name);
-        return fd;
-}
-
 int aio_mkdir_in_root(int root_fd, const char *path, unsigned mode, struct aio_err *err)
 {
         cleanup_free char *copy = aio_xstrdup(path);
-        cleanup_close int cur = fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
+        size_t cap = strlen(path) + 2, used = 0;
+        cleanup_free char *prefix = aio_xmalloc(cap);
+        cleanup_close int cur = aio_open_in_root(root_fd, "/", O_PATH | O_DIRECTORY, 0, err);
         char *save = NULL;
 
         if (cur < 0)
-                return aio_error(err, errno, "dup");
+                return -err->code;
+        prefix[0] = '\0';
         for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
                 int next;
 
@@ -60,7 +51,12 @@ int aio_mkdir_in_root(int root_fd, const char *path, unsigned mode, struct aio_e
                         continue;
                 if (strcmp(c, "..") == 0)
                         return aio_error_msg(err, EINVAL, "%s: '..' is not allowed", path);
-                next = mkdir_component(cur, c, mode, err);
+                used += (size_t)snprintf(prefix + used, cap - used, "/%s", c);
+                if (mkdirat(cur, c, mode) < 0 && errno != EEXIST)
+                        return aio_error(err, errno, "mkdir %s", prefix);
+                /* Re-resolve the whole prefix from the root: a symlink planted on the way is
+                 * followed as if the root were "/", never out of it. */
+                next = aio_open_in_root(root_fd, prefix, O_PATH | O_DIRECTORY, 0, err);
                 if (next < 0)
                         return aio_error_prefix(err, "%s", path);
                 closep(&cur);
@@ -80,11 +76,38 @@ int aio_fds_cloexec_from(int from, struct aio_err *err)
         if (!d)
                 return aio_error(err, errno, "close_range and /proc/self/fd both unavailable");
         while ((de = readdir(d))) {
-                int fd = atoi(de->d_name);
+                int fd = (int)strtol(de->d_name, NULL, 10);
 
                 if (de->d_name[0] != '.' && fd >= from && fd != dirfd(d))
                         (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
         }
+        return 0;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+        return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+}
+
+int aio_close_all_except(const int *keep, size_t n_keep, struct aio_err *err)
+{
+        int sorted[16];
+        unsigned from = 3;
+
+        if (n_keep > ELEMENTSOF(sorted))
+                return aio_error_msg(err, E2BIG, "too many fds to keep");
+        memcpy(sorted, keep, n_keep * sizeof(int));
+        qsort(sorted, n_keep, sizeof(int), cmp_int);
+        for (size_t i = 0; i < n_keep; i++) {
+                if (sorted[i] < (int)from)
+                        continue;
+                if ((unsigned)sorted[i] > from &&
+                    syscall(SYS_close_range, from, (unsigned)sorted[i] - 1, 0) < 0)
+                        return aio_error(err, errno, "close_range");
+                from = (unsigned)sorted[i] + 1;
+        }
+        if (syscall(SYS_close_range, from, ~0U, 0) < 0)
+                return aio_error(err, errno, "close_range");
         return 0;
 }
 

@@ -13,6 +13,8 @@ int aio_open_in_root(int root_fd, const char *path, int flags, unsigned mode, st
 int aio_mkdir_in_root(int root_fd, const char *path, unsigned mode, struct aio_err *err);
 /* Marks every fd >= from close-on-exec. */
 int aio_fds_cloexec_from(int from, struct aio_err *err);
+/* Closes every fd >= 3 that is not listed in keep. */
+int aio_close_all_except(const int *keep, size_t n_keep, struct aio_err *err);
 /* Sends / receives one fd over a Unix socket. */
 int aio_send_fd(int sock, int fd, struct aio_err *err);
 int aio_recv_fd(int sock, struct aio_err *err);

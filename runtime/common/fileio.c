@@ -1,7 +1,11 @@
 #include "fileio.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -81,39 +85,40 @@ int aio_mkdir_p(const char *path, mode_t mode, struct aio_err *err)
         return 0;
 }
 
-static int rm_children(int dfd, dev_t dev, struct aio_err *err);
+/* Removal without recursion: the tree may have been shaped by a jail (a million levels deep),
+ * so the walk keeps one directory fd open and a heap stack of names to climb back with. */
+struct rm_stack {
+        char **names;
+        size_t len, cap;
+};
 
-static int rm_entry(int dfd, const char *name, dev_t dev, struct aio_err *err)
+static void rm_push(struct rm_stack *st, const char *name)
 {
-        struct stat st;
-        cleanup_close int sub = -1;
-
-        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return errno == ENOENT ? 0 : aio_error(err, errno, "stat %s", name);
-        if (!S_ISDIR(st.st_mode)) {
-                if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
-                        return aio_error(err, errno, "unlink %s", name);
-                return 0;
+        if (st->len == st->cap) {
+                st->cap = st->cap ? 2 * st->cap : 64;
+                st->names = aio_xrealloc(st->names, st->cap * sizeof(char *));
         }
-        if (st.st_dev != dev)
-                return aio_error_msg(err, EXDEV, "%s is a mount point, not removed", name);
-        sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (sub < 0)
-                return aio_error(err, errno, "open %s", name);
-        /* Depth is bounded by PATH_MAX-long trees we created ourselves. NOLINTNEXTLINE(misc-no-recursion) */
-        if (rm_children(sub, dev, err) < 0)
-                return aio_error_prefix(err, "%s", name);
-        if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-                return aio_error(err, errno, "rmdir %s", name);
-        return 0;
+        st->names[st->len++] = aio_xstrdup(name);
 }
 
-/* NOLINTNEXTLINE(misc-no-recursion) */
-static int rm_children(int dfd, dev_t dev, struct aio_err *err)
+static int open_dir_at(int dfd, const char *name)
+{
+        int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+        if (fd < 0 && errno == EACCES && fchmodat(dfd, name, 0700, 0) == 0)
+                /* overlayfs leaves a mode-000 work directory behind */
+                fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        return fd;
+}
+
+/* Unlinks the non-directories in dfd; returns 1 and the name of a subdirectory to descend
+ * into, 0 when dfd is empty. */
+static int rm_scan(int dfd, dev_t dev, char *ret_sub, size_t size, struct aio_err *err)
 {
         int dup = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
         cleanup_dir DIR *d = dup >= 0 ? fdopendir(dup) : NULL;
         struct dirent *de;
+        struct stat st;
 
         if (!d) {
                 if (dup >= 0)
@@ -123,17 +128,83 @@ static int rm_children(int dfd, dev_t dev, struct aio_err *err)
         while ((de = readdir(d))) {
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                         continue;
-                if (rm_entry(dfd, de->d_name, dev, err) < 0)
-                        return -err->code;
+                if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue;
+                if (!S_ISDIR(st.st_mode)) {
+                        if (unlinkat(dfd, de->d_name, 0) < 0 && errno != ENOENT)
+                                return aio_error(err, errno, "unlink %s", de->d_name);
+                        continue;
+                }
+                if (st.st_dev != dev)
+                        return aio_error_msg(err, EXDEV, "%s is a mount point, not removed",
+                                             de->d_name);
+                (void)snprintf(ret_sub, size, "%s", de->d_name);
+                return 1;
         }
         return 0;
 }
 
+static int rm_tree(int top, dev_t dev, struct rm_stack *st, struct aio_err *err)
+{
+        cleanup_close int cur = fcntl(top, F_DUPFD_CLOEXEC, 3);
+        char sub[NAME_MAX + 1];
+
+        if (cur < 0)
+                return aio_error(err, errno, "dup");
+        for (;;) {
+                int r = rm_scan(cur, dev, sub, sizeof(sub), err), next;
+
+                if (r < 0)
+                        return r;
+                if (r == 1) {
+                        next = open_dir_at(cur, sub);
+                        if (next < 0)
+                                return aio_error(err, errno, "open %s", sub);
+                        rm_push(st, sub);
+                        closep(&cur);
+                        cur = next;
+                        continue;
+                }
+                if (st->len == 0)
+                        return 0;
+                /* cur is empty: climb to its parent and remove it there. */
+                next = openat(cur, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (next < 0)
+                        return aio_error(err, errno, "open ..");
+                closep(&cur);
+                cur = next;
+                st->len--;
+                r = unlinkat(cur, st->names[st->len], AT_REMOVEDIR);
+                free(st->names[st->len]);
+                if (r < 0 && errno != ENOENT)
+                        return aio_error(err, errno, "rmdir");
+        }
+}
+
 int aio_rm_rf(int dirfd, const char *path, struct aio_err *err)
 {
-        struct stat st;
+        struct rm_stack st = {0};
+        cleanup_close int top = -1;
+        struct stat s;
+        int r;
 
-        if (fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        if (fstatat(dirfd, path, &s, AT_SYMLINK_NOFOLLOW) < 0)
                 return errno == ENOENT ? 0 : aio_error(err, errno, "stat %s", path);
-        return rm_entry(dirfd, path, st.st_dev, err);
+        if (!S_ISDIR(s.st_mode)) {
+                if (unlinkat(dirfd, path, 0) < 0 && errno != ENOENT)
+                        return aio_error(err, errno, "unlink %s", path);
+                return 0;
+        }
+        top = open_dir_at(dirfd, path);
+        if (top < 0)
+                return aio_error(err, errno, "open %s", path);
+        r = rm_tree(top, s.st_dev, &st, err);
+        for (size_t i = 0; i < st.len; i++)
+                free(st.names[i]);
+        free(st.names);
+        if (r < 0)
+                return aio_error_prefix(err, "remove %s", path);
+        if (unlinkat(dirfd, path, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                return aio_error(err, errno, "rmdir %s", path);
+        return 0;
 }
