@@ -32,8 +32,8 @@ const char *rt_cgroup_driver_to_string(enum rt_cgroup_driver d);
 
 /* Creates the sandbox cgroup "aio/<name>" (v1: in every needed hierarchy) and applies limits.
  * On failure nothing is left behind. */
-int rt_cgroup_create(const char *name, const struct rt_cgroup_limits *lim,
-                     struct rt_cgroup **ret, struct aio_err *err);
+int rt_cgroup_create(const char *name, const struct rt_cgroup_limits *lim, struct rt_cgroup **ret,
+                     struct aio_err *err);
 /* v2: an O_DIRECTORY fd of the cgroup for clone3(CLONE_INTO_CGROUP); -1 on v1. Borrowed. */
 int rt_cgroup_fd(const struct rt_cgroup *cg);
 /* Moves pid into the cgroup (every hierarchy on v1). */

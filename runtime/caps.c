@@ -1,0 +1,145 @@
+#include "caps.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <errno.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/xalloc.h"
+
+#include "config.h"
+
+int rt_caps_last(void)
+{
+        int last = CAP_LAST_CAP;
+
+        /* The kernel may know more (or fewer) than our headers. */
+        while (prctl(PR_CAPBSET_READ, last + 1, 0, 0, 0) >= 0)
+                last++;
+        while (last > 0 && prctl(PR_CAPBSET_READ, last, 0, 0, 0) < 0)
+                last--;
+        return last;
+}
+
+static int parse_one_cap(const char *name, int *ret)
+{
+        char full[64];
+        cap_value_t v;
+
+        if (strlen(name) > 40)
+                return -EINVAL;
+        (void)snprintf(full, sizeof(full), "%s%s", strncasecmp(name, "cap_", 4) ? "cap_" : "",
+                       name);
+        for (char *c = full; *c; c++)
+                *c = (char)tolower((unsigned char)*c);
+        if (cap_from_name(full, &v) < 0 || v < 0 || v > 63)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+int rt_parse_caps(const char *s, uint64_t *ret, struct aio_err *err)
+{
+        cleanup_free char *copy = aio_xstrdup(s);
+        char *save = NULL;
+        uint64_t m = 0;
+
+        if (strcmp(s, "none") == 0 || s[0] == '\0') {
+                *ret = 0;
+                return 0;
+        }
+        if (strcmp(s, "default") == 0) {
+                *ret = rt_caps_default();
+                return 0;
+        }
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                int v;
+
+                if (parse_one_cap(t, &v) < 0)
+                        return aio_error_msg(err, EINVAL, "--caps: unknown capability '%s'", t);
+                m |= UINT64_C(1) << v;
+        }
+        *ret = m;
+        return 0;
+}
+
+void rt_caps_format(uint64_t mask, char *buf, size_t size)
+{
+        size_t used = 0;
+
+        buf[0] = '\0';
+        for (int i = 0; i < 64 && used < size; i++) {
+                char *name;
+
+                if (!(mask & (UINT64_C(1) << i)))
+                        continue;
+                name = cap_to_name(i);
+                used += (size_t)snprintf(buf + used, size - used, "%s%s", used ? "," : "",
+                                         name ? name : "?");
+                cap_free(name);
+        }
+}
+
+static int drop_bounding(uint64_t keep, int last, struct aio_err *err)
+{
+        for (int c = 0; c <= last; c++) {
+                if (c < 64 && (keep & (UINT64_C(1) << c)))
+                        continue;
+                if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+                        return aio_error(err, errno, "drop capability %d from the bounding set", c);
+        }
+        return 0;
+}
+
+static int set_caps(uint64_t keep, struct aio_err *err)
+{
+        struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+        struct __user_cap_data_struct d[2] = {{0}};
+
+        d[0].effective = d[0].permitted = (uint32_t)keep;
+        d[1].effective = d[1].permitted = (uint32_t)(keep >> 32);
+        if (syscall(SYS_capset, &h, d) < 0)
+                return aio_error(err, errno, "capset");
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+                return aio_error(err, errno, "clear ambient capabilities");
+        return 0;
+}
+
+/* A rootless single-id user namespace denies setgroups(2); its supplementary groups are
+ * then whatever the caller had, unmapped (shown as nogroup). */
+static bool setgroups_denied(void)
+{
+        char buf[16] = "";
+        FILE *f = fopen("/proc/self/setgroups", "re");
+
+        if (!f)
+                return false;
+        if (!fgets(buf, sizeof(buf), f))
+                buf[0] = '\0';
+        (void)fclose(f);
+        return strncmp(buf, "deny", 4) == 0;
+}
+
+int rt_caps_apply(uint64_t keep, uid_t uid, gid_t gid, struct aio_err *err)
+{
+        uint64_t final = uid == 0 ? keep : 0;
+
+        if (drop_bounding(final, rt_caps_last(), err) < 0)
+                return -err->code;
+        if (setgroups(1, &gid) < 0 && !(errno == EPERM && setgroups_denied()))
+                return aio_error(err, errno, "setgroups(%u)", (unsigned)gid);
+        if (setresgid(gid, gid, gid) < 0)
+                return aio_error(err, errno, "setresgid(%u)", (unsigned)gid);
+        if (setresuid(uid, uid, uid) < 0)
+                return aio_error(err, errno, "setresuid(%u)", (unsigned)uid);
+        return set_caps(final, err);
+}

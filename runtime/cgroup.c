@@ -1,0 +1,798 @@
+#include "cgroup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "common/fileio.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+
+#include "cgroup-internal.h"
+
+/* One directory <hierarchy>/aio/<name>: the only one on v2, one per mounted hierarchy on v1. */
+struct rt_cgroup_dir {
+        char *where;   /* the hierarchy's mount point */
+        unsigned ctls; /* 1u << enum rt_cgroup_ctl found in this hierarchy */
+        int aio_fd;    /* <where>/aio */
+        int fd;        /* <where>/aio/<name>; >= 0 exactly when it is ours to remove */
+        bool made_aio; /* rt_cgroup_create made <where>/aio: undone on failure */
+};
+
+struct rt_cgroup {
+        enum rt_cgroup_driver driver;
+        char *name;
+        const struct rt_cgroup_fs_ops *ops;
+        unsigned timeout_ms;
+        size_t n_dirs;
+        struct rt_cgroup_dir dirs[_RT_CGROUP_CTL_MAX];
+};
+
+#define CTL_BIT(c)   (1u << (c))
+#define V2_CTLS      (CTL_BIT(RT_CGROUP_MEMORY) | CTL_BIT(RT_CGROUP_PIDS) | CTL_BIT(RT_CGROUP_CPU))
+#define DIR_FLAGS    (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+#define POLL_STEP_NS 10000000L /* 10 ms */
+
+static const char *const driver_names[_RT_CGROUP_DRIVER_MAX] = {
+        [RT_CGROUP_V2] = "v2",
+        [RT_CGROUP_V1] = "v1",
+};
+
+static const char *const ctl_names[_RT_CGROUP_CTL_MAX] = {
+        [RT_CGROUP_MEMORY] = "memory",
+        [RT_CGROUP_PIDS] = "pids",
+        [RT_CGROUP_CPU] = "cpu",
+        [RT_CGROUP_FREEZER] = "freezer",
+};
+
+const char *rt_cgroup_driver_to_string(enum rt_cgroup_driver d)
+{
+        return (unsigned)d < _RT_CGROUP_DRIVER_MAX ? driver_names[d] : NULL;
+}
+
+const char *rt_cgroup_ctl_to_string(enum rt_cgroup_ctl c)
+{
+        return (unsigned)c < _RT_CGROUP_CTL_MAX ? ctl_names[c] : NULL;
+}
+
+static int sys_mkdirat(int dirfd, const char *name, mode_t mode)
+{
+        return mkdirat(dirfd, name, mode);
+}
+
+static int sys_rmdirat(int dirfd, const char *name)
+{
+        return unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
+static const struct rt_cgroup_fs_ops sys_ops = {sys_mkdirat, sys_rmdirat};
+
+/* ---- names, detection, mountinfo ---- */
+
+static bool name_char_ok(char c, bool first)
+{
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+                return true;
+        return !first && (c == '_' || c == '.' || c == '-');
+}
+
+int rt_cgroup_name_check(const char *name, struct aio_err *err)
+{
+        size_t len = name ? strnlen(name, RT_CGROUP_NAME_MAX + 1) : 0;
+
+        if (len == 0 || len > RT_CGROUP_NAME_MAX)
+                return aio_error_msg(err, EINVAL, "cgroup name must have 1 to %d characters",
+                                     RT_CGROUP_NAME_MAX);
+        for (size_t i = 0; i < len; i++)
+                if (!name_char_ok(name[i], i == 0))
+                        return aio_error_msg(err, EINVAL,
+                                             "cgroup name '%.*s': only [A-Za-z0-9_.-] allowed, "
+                                             "starting with a letter or digit",
+                                             RT_CGROUP_NAME_MAX, name);
+        if (strstr(name, ".."))
+                return aio_error_msg(err, EINVAL, "cgroup name '%s' contains '..'", name);
+        return 0;
+}
+
+/* Is word one of the space-separated words of list? */
+static bool word_in(const char *list, const char *word)
+{
+        size_t n = strlen(word);
+
+        for (const char *p = list; (p = strstr(p, word)); p += n) {
+                bool start = p == list || p[-1] == ' ' || p[-1] == '+';
+                bool end = p[n] == '\0' || p[n] == ' ' || p[n] == '\n';
+
+                if (start && end)
+                        return true;
+        }
+        return false;
+}
+
+int rt_cgroup_detect_at(const char *root, enum rt_cgroup_driver *ret, struct aio_err *err)
+{
+        cleanup_close int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct aio_err ignored;
+        char buf[512];
+        ssize_t n;
+
+        if (fd < 0)
+                return aio_error(err, errno, "open %s", root);
+        n = aio_read_file(fd, "cgroup.controllers", buf, sizeof(buf), &ignored);
+        *ret = n > 0 && strspn(buf, " \n") < (size_t)n ? RT_CGROUP_V2 : RT_CGROUP_V1;
+        return 0;
+}
+
+int rt_cgroup_detect(const char *root_override, enum rt_cgroup_driver *ret, struct aio_err *err)
+{
+        return rt_cgroup_detect_at(root_override ? root_override : RT_CGROUP_ROOT, ret, err);
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape_octal(char *s)
+{
+        char *w = s;
+
+        for (const char *r = s; *r; w++) {
+                if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
+                    r[3] >= '0' && r[3] <= '7') {
+                        *w = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+                        r += 4;
+                } else {
+                        *w = *r++;
+                }
+        }
+        *w = '\0';
+}
+
+static void mount_opts_apply(char *opts, const char *mnt, char *ret[_RT_CGROUP_CTL_MAX])
+{
+        char *save = NULL;
+
+        for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save))
+                for (int c = 0; c < _RT_CGROUP_CTL_MAX; c++)
+                        if (!ret[c] && strcmp(o, ctl_names[c]) == 0)
+                                ret[c] = aio_xstrdup(mnt);
+}
+
+/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE
+ * SUPEROPTS" */
+static void mountinfo_line(char *line, char *ret[_RT_CGROUP_CTL_MAX])
+{
+        char *sep = strstr(line, " - "), *save = NULL, *tok, *fstype, *src, *opts;
+
+        if (!sep)
+                return;
+        *sep = '\0';
+        tok = strtok_r(line, " ", &save);
+        for (int i = 0; tok && i < 4; i++)
+                tok = strtok_r(NULL, " ", &save);
+        fstype = strtok_r(sep + 3, " ", &save);
+        src = fstype ? strtok_r(NULL, " ", &save) : NULL;
+        opts = src ? strtok_r(NULL, " \n", &save) : NULL;
+        if (!tok || !fstype || !opts || strcmp(fstype, "cgroup") != 0)
+                return;
+        unescape_octal(tok);
+        mount_opts_apply(opts, tok, ret);
+}
+
+int rt_cgroup_v1_mounts_parse(const char *mountinfo, char *ret[_RT_CGROUP_CTL_MAX],
+                              struct aio_err *err)
+{
+        cleanup_fclose FILE *f = fopen(mountinfo, "re");
+        cleanup_free char *line = NULL;
+        size_t cap = 0;
+
+        if (!f)
+                return aio_error(err, errno, "open %s", mountinfo);
+        while (getline(&line, &cap, f) > 0)
+                mountinfo_line(line, ret);
+        if (ferror(f))
+                return aio_error(err, EIO, "read %s", mountinfo);
+        return 0;
+}
+
+void rt_cgroup_host_done(struct rt_cgroup_host *h)
+{
+        free(h->v2_root);
+        h->v2_root = NULL;
+        for (int c = 0; c < _RT_CGROUP_CTL_MAX; c++) {
+                free(h->v1_mount[c]);
+                h->v1_mount[c] = NULL;
+        }
+}
+
+int rt_cgroup_host_probe(const char *root, const char *mountinfo, struct rt_cgroup_host *ret,
+                         struct aio_err *err)
+{
+        struct rt_cgroup_host h = {0};
+        int r = rt_cgroup_detect_at(root, &h.driver, err);
+
+        if (r < 0)
+                return r;
+        if (h.driver == RT_CGROUP_V2)
+                h.v2_root = aio_xstrdup(root);
+        else if (rt_cgroup_v1_mounts_parse(mountinfo, h.v1_mount, err) < 0) {
+                rt_cgroup_host_done(&h);
+                return -err->code;
+        }
+        *ret = h;
+        return 0;
+}
+
+/* ---- the cgroup object ---- */
+
+static struct rt_cgroup *cg_new(const struct rt_cgroup_host *h, const char *name)
+{
+        struct rt_cgroup *cg = aio_xcalloc(1, sizeof(*cg));
+
+        cg->driver = h->driver;
+        cg->name = aio_xstrdup(name);
+        cg->ops = h->ops ? h->ops : &sys_ops;
+        cg->timeout_ms = h->kill_timeout_ms ? h->kill_timeout_ms : RT_CGROUP_KILL_MS;
+        if (h->driver == RT_CGROUP_V2) {
+                cg->dirs[cg->n_dirs++] =
+                        (struct rt_cgroup_dir){aio_xstrdup(h->v2_root), V2_CTLS, -1, -1, false};
+                return cg;
+        }
+        for (int c = 0; c < _RT_CGROUP_CTL_MAX; c++) {
+                size_t i = 0;
+
+                if (!h->v1_mount[c])
+                        continue;
+                while (i < cg->n_dirs && strcmp(cg->dirs[i].where, h->v1_mount[c]) != 0)
+                        i++;
+                if (i == cg->n_dirs)
+                        cg->dirs[cg->n_dirs++] = (struct rt_cgroup_dir){aio_xstrdup(h->v1_mount[c]),
+                                                                        0, -1, -1, false};
+                cg->dirs[i].ctls |= CTL_BIT(c);
+        }
+        return cg;
+}
+
+static void cg_free(struct rt_cgroup *cg)
+{
+        for (size_t i = 0; i < cg->n_dirs; i++) {
+                closep(&cg->dirs[i].fd);
+                closep(&cg->dirs[i].aio_fd);
+                free(cg->dirs[i].where);
+        }
+        free(cg->name);
+        free(cg);
+}
+
+/* The directory holding controller c, or -1. */
+static int cg_fd(const struct rt_cgroup *cg, enum rt_cgroup_ctl c)
+{
+        for (size_t i = 0; i < cg->n_dirs; i++)
+                if (cg->dirs[i].ctls & CTL_BIT(c))
+                        return cg->dirs[i].fd;
+        return -1;
+}
+
+static int cg_knob(const struct rt_cgroup *cg, enum rt_cgroup_ctl c, const char *file,
+                   const char *value, struct aio_err *err)
+{
+        int fd = cg_fd(cg, c);
+
+        if (fd < 0)
+                return aio_error_msg(err, EOPNOTSUPP, "no %s cgroup for %s", ctl_names[c], file);
+        if (aio_write_knob(fd, file, value, err) < 0)
+                return aio_error_prefix(err, "cgroup %s", cg->name);
+        return 0;
+}
+
+static int cg_knob_i64(const struct rt_cgroup *cg, enum rt_cgroup_ctl c, const char *file,
+                       int64_t v, struct aio_err *err)
+{
+        char buf[32];
+
+        (void)snprintf(buf, sizeof(buf), "%" PRId64, v);
+        return cg_knob(cg, c, file, buf, err);
+}
+
+static void sleep_step(void)
+{
+        struct timespec ts = {0, POLL_STEP_NS};
+
+        (void)nanosleep(&ts, NULL);
+}
+
+static int64_t now_ms(void)
+{
+        struct timespec ts;
+
+        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- creation ---- */
+
+static int limits_check(const struct rt_cgroup_limits *l, struct aio_err *err)
+{
+        if (l->memory < 0 || l->memory_swap < 0 || l->pids < 0 || l->cpu_quota < 0 ||
+            l->cpu_period < 0)
+                return aio_error_msg(err, EINVAL, "cgroup limits must not be negative");
+        if (l->memory_swap && (!l->memory || l->memory_swap < l->memory))
+                return aio_error_msg(err, EINVAL,
+                                     "memory_swap (memory+swap) needs memory and must not be "
+                                     "below it");
+        return 0;
+}
+
+static bool limits_cpu(const struct rt_cgroup_limits *l)
+{
+        return l->cpu_quota || l->cpu_period;
+}
+
+/* v2: lets the children of dirfd use memory, pids, and cpu (required only when
+ * limited). Writes only what is not enabled yet, in one write. */
+static int v2_enable(int dirfd, const char *where, bool need_cpu, struct aio_err *err)
+{
+        static const enum rt_cgroup_ctl want[] = {RT_CGROUP_MEMORY, RT_CGROUP_PIDS, RT_CGROUP_CPU};
+        char avail[512], enabled[512], add[64] = "";
+
+        if (aio_read_file(dirfd, "cgroup.controllers", avail, sizeof(avail), err) < 0 ||
+            aio_read_file(dirfd, "cgroup.subtree_control", enabled, sizeof(enabled), err) < 0)
+                return aio_error_prefix(err, "%s", where);
+        for (size_t i = 0; i < ELEMENTSOF(want); i++) {
+                const char *n = ctl_names[want[i]];
+
+                if (word_in(enabled, n))
+                        continue;
+                if (word_in(avail, n)) {
+                        size_t len = strlen(add);
+
+                        (void)snprintf(add + len, sizeof(add) - len, "%s+%s", len ? " " : "", n);
+                } else if (want[i] != RT_CGROUP_CPU || need_cpu) {
+                        return aio_error_msg(err, EOPNOTSUPP,
+                                             "%s: cgroup controller %s is not available", where, n);
+                }
+        }
+        if (add[0] && aio_write_knob(dirfd, "cgroup.subtree_control", add, err) < 0)
+                return aio_error_prefix(err, "%s", where);
+        return 0;
+}
+
+static int v1_check_mounted(const struct rt_cgroup *cg, bool need_cpu, struct aio_err *err)
+{
+        unsigned have = 0, need = CTL_BIT(RT_CGROUP_MEMORY) | CTL_BIT(RT_CGROUP_PIDS);
+
+        if (need_cpu)
+                need |= CTL_BIT(RT_CGROUP_CPU);
+        for (size_t i = 0; i < cg->n_dirs; i++)
+                have |= cg->dirs[i].ctls;
+        for (int c = 0; c < _RT_CGROUP_CTL_MAX; c++)
+                if ((need & ~have) & CTL_BIT(c))
+                        return aio_error_msg(
+                                err, EOPNOTSUPP,
+                                "no cgroup v1 hierarchy with the %s controller is mounted",
+                                ctl_names[c]);
+        return 0;
+}
+
+/* Makes <where>/aio (if missing) and <where>/aio/<name> (must be new). */
+static int dir_make(struct rt_cgroup *cg, struct rt_cgroup_dir *d, bool need_cpu,
+                    struct aio_err *err)
+{
+        cleanup_close int root = open(d->where, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        bool v2 = cg->driver == RT_CGROUP_V2;
+
+        if (root < 0)
+                return aio_error(err, errno, "open %s", d->where);
+        if (v2 && v2_enable(root, d->where, need_cpu, err) < 0)
+                return -err->code;
+        if (cg->ops->mkdirat(root, RT_CGROUP_PARENT, 0755) == 0)
+                d->made_aio = true;
+        else if (errno != EEXIST)
+                return aio_error(err, errno, "mkdir %s/" RT_CGROUP_PARENT, d->where);
+        d->aio_fd = openat(root, RT_CGROUP_PARENT, DIR_FLAGS);
+        if (d->aio_fd < 0)
+                return aio_error(err, errno, "open %s/" RT_CGROUP_PARENT, d->where);
+        if (v2 && v2_enable(d->aio_fd, RT_CGROUP_PARENT, need_cpu, err) < 0)
+                return -err->code;
+        if (cg->ops->mkdirat(d->aio_fd, cg->name, 0755) < 0) {
+                if (errno == EEXIST)
+                        return aio_error_msg(err, EEXIST, "cgroup %s/aio/%s already exists",
+                                             d->where, cg->name);
+                return aio_error(err, errno, "mkdir %s/aio/%s", d->where, cg->name);
+        }
+        d->fd = openat(d->aio_fd, cg->name, DIR_FLAGS);
+        if (d->fd < 0) {
+                int e = errno;
+
+                (void)cg->ops->rmdirat(d->aio_fd, cg->name);
+                return aio_error(err, e, "open %s/aio/%s", d->where, cg->name);
+        }
+        return 0;
+}
+
+/* Removes what a failed create made, newest first. */
+static void cg_undo(struct rt_cgroup *cg)
+{
+        for (size_t i = cg->n_dirs; i-- > 0;) {
+                struct rt_cgroup_dir *d = &cg->dirs[i];
+                cleanup_close int root = -1;
+
+                if (d->fd >= 0) {
+                        closep(&d->fd);
+                        d->fd = -1;
+                        (void)cg->ops->rmdirat(d->aio_fd, cg->name);
+                }
+                if (!d->made_aio)
+                        continue;
+                root = open(d->where, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (root >= 0)
+                        (void)cg->ops->rmdirat(root, RT_CGROUP_PARENT); /* others may be in it */
+        }
+}
+
+/* A knob the kernel may lack (swap accounting off): skipped when absent. */
+static int cg_knob_optional(const struct rt_cgroup *cg, enum rt_cgroup_ctl c, const char *file,
+                            int64_t v, struct aio_err *err)
+{
+        int r = cg_knob_i64(cg, c, file, v, err);
+
+        if (r == -ENOENT) {
+                log_debug("cgroup %s: no %s, not set", cg->name, file);
+                return 0;
+        }
+        return r;
+}
+
+static int v2_apply(const struct rt_cgroup *cg, const struct rt_cgroup_limits *l,
+                    struct aio_err *err)
+{
+        int64_t period = l->cpu_period ? l->cpu_period : 100000;
+        char cpu[64];
+        int r = 0;
+
+        if (l->memory)
+                r = cg_knob_i64(cg, RT_CGROUP_MEMORY, "memory.max", l->memory, err);
+        if (r >= 0)
+                r = cg_knob_optional(cg, RT_CGROUP_MEMORY, "memory.swap.max",
+                                     l->memory_swap ? l->memory_swap - l->memory : 0, err);
+        if (r >= 0 && l->pids)
+                r = cg_knob_i64(cg, RT_CGROUP_PIDS, "pids.max", l->pids, err);
+        if (r >= 0 && limits_cpu(l)) {
+                if (l->cpu_quota)
+                        (void)snprintf(cpu, sizeof(cpu), "%" PRId64 " %" PRId64, l->cpu_quota,
+                                       period);
+                else
+                        (void)snprintf(cpu, sizeof(cpu), "max %" PRId64, period);
+                r = cg_knob(cg, RT_CGROUP_CPU, "cpu.max", cpu, err);
+        }
+        if (r >= 0)
+                r = cg_knob(cg, RT_CGROUP_MEMORY, "memory.oom.group", "1", err);
+        return r;
+}
+
+static int v1_apply(const struct rt_cgroup *cg, const struct rt_cgroup_limits *l,
+                    struct aio_err *err)
+{
+        int r = 0;
+
+        if (l->memory) {
+                r = cg_knob_i64(cg, RT_CGROUP_MEMORY, "memory.limit_in_bytes", l->memory, err);
+                /* memsw = memory + swap; equal to memory means no swap at all. */
+                if (r >= 0)
+                        r = cg_knob_optional(cg, RT_CGROUP_MEMORY, "memory.memsw.limit_in_bytes",
+                                             l->memory_swap ? l->memory_swap : l->memory, err);
+        }
+        if (r >= 0 && l->pids)
+                r = cg_knob_i64(cg, RT_CGROUP_PIDS, "pids.max", l->pids, err);
+        if (r >= 0 && limits_cpu(l)) {
+                r = cg_knob_i64(cg, RT_CGROUP_CPU, "cpu.cfs_period_us",
+                                l->cpu_period ? l->cpu_period : 100000, err);
+                if (r >= 0)
+                        r = cg_knob_i64(cg, RT_CGROUP_CPU, "cpu.cfs_quota_us",
+                                        l->cpu_quota ? l->cpu_quota : -1, err);
+        }
+        return r;
+}
+
+int rt_cgroup_create_at(const struct rt_cgroup_host *h, const char *name,
+                        const struct rt_cgroup_limits *lim, struct rt_cgroup **ret,
+                        struct aio_err *err)
+{
+        static const struct rt_cgroup_limits none;
+        const struct rt_cgroup_limits *l = lim ? lim : &none;
+        struct rt_cgroup *cg;
+        int r;
+
+        if (rt_cgroup_name_check(name, err) < 0 || limits_check(l, err) < 0)
+                return -err->code;
+        cg = cg_new(h, name);
+        r = cg->driver == RT_CGROUP_V1 ? v1_check_mounted(cg, limits_cpu(l), err) : 0;
+        for (size_t i = 0; r >= 0 && i < cg->n_dirs; i++)
+                r = dir_make(cg, &cg->dirs[i], limits_cpu(l), err);
+        if (r >= 0)
+                r = cg->driver == RT_CGROUP_V2 ? v2_apply(cg, l, err) : v1_apply(cg, l, err);
+        if (r < 0) {
+                cg_undo(cg);
+                cg_free(cg);
+                return r;
+        }
+        log_debug("cgroup %s: created (%s)", name, driver_names[cg->driver]);
+        *ret = cg;
+        return 0;
+}
+
+int rt_cgroup_create(const char *name, const struct rt_cgroup_limits *lim, struct rt_cgroup **ret,
+                     struct aio_err *err)
+{
+        cleanup_cgroup_host struct rt_cgroup_host h = {0};
+
+        if (rt_cgroup_host_probe(RT_CGROUP_ROOT, RT_CGROUP_MOUNTINFO, &h, err) < 0)
+                return aio_error_prefix(err, "cgroup");
+        return rt_cgroup_create_at(&h, name, lim, ret, err);
+}
+
+/* ---- processes ---- */
+
+int rt_cgroup_fd(const struct rt_cgroup *cg)
+{
+        return cg && cg->driver == RT_CGROUP_V2 ? cg->dirs[0].fd : -1;
+}
+
+int rt_cgroup_add_pid(struct rt_cgroup *cg, pid_t pid, struct aio_err *err)
+{
+        char buf[24];
+
+        if (pid <= 0)
+                return aio_error_msg(err, EINVAL, "cgroup %s: invalid pid %d", cg->name, (int)pid);
+        (void)snprintf(buf, sizeof(buf), "%d", (int)pid);
+        for (size_t i = 0; i < cg->n_dirs; i++) {
+                if (cg->dirs[i].fd < 0)
+                        continue;
+                if (aio_write_knob(cg->dirs[i].fd, "cgroup.procs", buf, err) < 0)
+                        return aio_error_prefix(err, "cgroup %s (%s)", cg->name, cg->dirs[i].where);
+        }
+        return 0;
+}
+
+static bool parse_pid(const char *s, pid_t *ret)
+{
+        char *end;
+        long v;
+
+        errno = 0;
+        v = strtol(s, &end, 10);
+        if (errno || end == s || (*end != '\n' && *end != '\0') || v <= 0 || v > INT32_MAX)
+                return false;
+        *ret = (pid_t)v;
+        return true;
+}
+
+/* Counts the processes listed in dirfd/cgroup.procs and SIGKILLs them when
+ * kill_them. Never signals pid 1 or the caller itself. */
+static int procs_scan(int dirfd, bool kill_them, struct aio_err *err)
+{
+        int fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        cleanup_fclose FILE *f = fd >= 0 ? fdopen(fd, "re") : NULL;
+        char line[64];
+        int n = 0;
+
+        if (!f) {
+                closep(&fd);
+                return aio_error(err, errno, "open cgroup.procs");
+        }
+        while (fgets(line, sizeof(line), f)) {
+                pid_t pid;
+
+                if (line[0] == '\n')
+                        continue;
+                n++;
+                if (!kill_them || !parse_pid(line, &pid) || pid == 1 || pid == getpid())
+                        continue;
+                if (kill(pid, SIGKILL) < 0 && errno != ESRCH)
+                        return aio_error(err, errno, "kill %d", (int)pid);
+        }
+        return n;
+}
+
+static int cg_scan(const struct rt_cgroup *cg, bool kill_them, struct aio_err *err)
+{
+        int total = 0;
+
+        for (size_t i = 0; i < cg->n_dirs; i++) {
+                int n;
+
+                if (cg->dirs[i].fd < 0)
+                        continue;
+                n = procs_scan(cg->dirs[i].fd, kill_them, err);
+                if (n < 0)
+                        return aio_error_prefix(err, "cgroup %s (%s)", cg->name, cg->dirs[i].where);
+                total += n;
+        }
+        return total;
+}
+
+/* v1: writes state to freezer.state and waits (bounded) until the kernel
+ * reports it. */
+static int v1_freezer_set(const struct rt_cgroup *cg, const char *state, struct aio_err *err)
+{
+        int fd = cg_fd(cg, RT_CGROUP_FREEZER);
+        int64_t deadline = now_ms() + cg->timeout_ms;
+        char buf[32];
+
+        if (fd < 0)
+                return 0;
+        if (aio_write_knob(fd, "freezer.state", state, err) < 0)
+                return aio_error_prefix(err, "cgroup %s", cg->name);
+        while (aio_read_file(fd, "freezer.state", buf, sizeof(buf), err) >= 0 &&
+               strncmp(buf, state, strlen(state)) != 0) {
+                if (now_ms() >= deadline) {
+                        log_debug("cgroup %s: freezer still '%s', not %s", cg->name, buf, state);
+                        break;
+                }
+                sleep_step();
+        }
+        return 0;
+}
+
+static int cg_wait_empty(const struct rt_cgroup *cg, struct aio_err *err)
+{
+        int64_t deadline = now_ms() + cg->timeout_ms;
+
+        for (;;) {
+                int n = cg_scan(cg, true, err);
+
+                if (n <= 0)
+                        return n;
+                if (now_ms() >= deadline)
+                        return aio_error_msg(err, ETIMEDOUT,
+                                             "cgroup %s: %d processes left %u ms after SIGKILL",
+                                             cg->name, n, cg->timeout_ms);
+                sleep_step();
+        }
+}
+
+int rt_cgroup_kill(struct rt_cgroup *cg, struct aio_err *err)
+{
+        int r;
+
+        if (cg->driver == RT_CGROUP_V2) {
+                /* Without cgroup.kill (before 5.14) the SIGKILL loop below does the work.
+                 */
+                r = cg->dirs[0].fd < 0 ? 0
+                                       : aio_write_knob(cg->dirs[0].fd, "cgroup.kill", "1", err);
+                if (r < 0 && r != -ENOENT)
+                        return aio_error_prefix(err, "cgroup %s", cg->name);
+                return cg_wait_empty(cg, err);
+        }
+        /* v1: frozen tasks cannot fork away from the signals; they die once thawed.
+         */
+        r = v1_freezer_set(cg, "FROZEN", err);
+        if (r >= 0)
+                r = cg_scan(cg, true, err);
+        if (v1_freezer_set(cg, "THAWED", err) < 0 || r < 0)
+                return -err->code;
+        return cg_wait_empty(cg, err);
+}
+
+/* Reads the number after "key " in a flat-keyed file (memory.events,
+ * pids.events, memory.oom_control); a missing key is 0. */
+static int read_key(int dirfd, const char *file, const char *key, uint64_t *ret,
+                    struct aio_err *err)
+{
+        size_t klen = strlen(key);
+        char buf[2048];
+
+        if (dirfd < 0)
+                return aio_error_msg(err, EOPNOTSUPP, "no cgroup directory with %s", file);
+        if (aio_read_file(dirfd, file, buf, sizeof(buf), err) < 0)
+                return -err->code;
+        *ret = 0;
+        for (const char *l = buf; l; l = strchr(l, '\n')) {
+                if (*l == '\n')
+                        l++;
+                if (strncmp(l, key, klen) == 0 && l[klen] == ' ') {
+                        *ret = strtoull(l + klen + 1, NULL, 10);
+                        break;
+                }
+        }
+        return 0;
+}
+
+int rt_cgroup_events(const struct rt_cgroup *cg, struct rt_cgroup_events *ret, struct aio_err *err)
+{
+        struct rt_cgroup_events ev = {0};
+        const char *oom = cg->driver == RT_CGROUP_V2 ? "memory.events" : "memory.oom_control";
+
+        if (read_key(cg_fd(cg, RT_CGROUP_MEMORY), oom, "oom_kill", &ev.oom_kills, err) < 0 ||
+            read_key(cg_fd(cg, RT_CGROUP_PIDS), "pids.events", "max", &ev.pids_limit, err) < 0)
+                return aio_error_prefix(err, "cgroup %s", cg->name);
+        *ret = ev;
+        return 0;
+}
+
+/* ---- removal ---- */
+
+static int dir_remove(const struct rt_cgroup *cg, struct rt_cgroup_dir *d, struct aio_err *err)
+{
+        int64_t deadline = now_ms() + cg->timeout_ms;
+
+        closep(&d->fd);
+        d->fd = -1;
+        /* v1 may report EBUSY for a moment after the last task died. */
+        while (cg->ops->rmdirat(d->aio_fd, cg->name) < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                if (errno != EBUSY || now_ms() >= deadline)
+                        return aio_error(err, errno, "rmdir %s/aio/%s", d->where, cg->name);
+                sleep_step();
+        }
+        return 0;
+}
+
+int rt_cgroup_destroy(struct rt_cgroup *cg, struct aio_err *err)
+{
+        struct aio_err later;
+        int r;
+
+        if (!cg)
+                return 0;
+        r = rt_cgroup_kill(cg, err);
+        for (size_t i = 0; i < cg->n_dirs; i++) {
+                if (cg->dirs[i].fd < 0)
+                        continue;
+                /* Keep the first error: it explains the ones after it. */
+                if (dir_remove(cg, &cg->dirs[i], r < 0 ? &later : err) < 0 && r >= 0)
+                        r = -err->code;
+        }
+        cg_free(cg);
+        return r;
+}
+
+/* Opens <where>/aio/<name> if it exists; -ENOENT when it does not. */
+static int dir_open_existing(struct rt_cgroup_dir *d, const char *name, struct aio_err *err)
+{
+        cleanup_close int root = open(d->where, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (root < 0)
+                return aio_error(err, errno, "open %s", d->where);
+        d->aio_fd = openat(root, RT_CGROUP_PARENT, DIR_FLAGS);
+        if (d->aio_fd < 0)
+                return errno == ENOENT ? -ENOENT : aio_error(err, errno, "open %s/aio", d->where);
+        d->fd = openat(d->aio_fd, name, DIR_FLAGS);
+        if (d->fd < 0)
+                return errno == ENOENT ? -ENOENT
+                                       : aio_error(err, errno, "open %s/aio/%s", d->where, name);
+        return 0;
+}
+
+int rt_cgroup_remove_stale_at(const struct rt_cgroup_host *h, const char *name, struct aio_err *err)
+{
+        struct rt_cgroup *cg;
+
+        if (rt_cgroup_name_check(name, err) < 0)
+                return -err->code;
+        cg = cg_new(h, name);
+        for (size_t i = 0; i < cg->n_dirs; i++) {
+                int r = dir_open_existing(&cg->dirs[i], name, err);
+
+                if (r < 0 && r != -ENOENT) {
+                        cg_free(cg);
+                        return r;
+                }
+        }
+        return rt_cgroup_destroy(cg, err);
+}
+
+int rt_cgroup_remove_stale(const char *name, struct aio_err *err)
+{
+        cleanup_cgroup_host struct rt_cgroup_host h = {0};
+
+        if (rt_cgroup_host_probe(RT_CGROUP_ROOT, RT_CGROUP_MOUNTINFO, &h, err) < 0)
+                return aio_error_prefix(err, "cgroup");
+        return rt_cgroup_remove_stale_at(&h, name, err);
+}
