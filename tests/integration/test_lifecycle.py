@@ -1,0 +1,185 @@
+"""Resource limits, terminals, failure paths and what is left behind (nothing)."""
+import os
+import signal
+import subprocess
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import AIO_RUN
+
+CTRLS = ("memory", "pids", "cpu", "freezer", "unified")
+
+
+def leftovers(state_dir, name=None):
+    found = []
+    sb = state_dir / "sandboxes"
+    if sb.exists():
+        found += [str(p) for p in sb.iterdir()]
+    for c in CTRLS:
+        base = Path(f"/sys/fs/cgroup/{c}/aio")
+        if base.exists():
+            found += [str(p) for p in base.iterdir() if p.is_dir() and (name is None or p.name == name)]
+    return found
+
+
+FORK_BOMB = """
+import os, time
+n = 0
+try:
+    while n < 1000:
+        if os.fork() == 0:
+            time.sleep(10)
+            os._exit(0)
+        n += 1
+except OSError as e:
+    print(n, e.errno)
+"""
+
+
+def test_pids_limit_stops_fork_bomb(aio):
+    p = aio("--pids", "20", "--", "/usr/bin/python3", "-c", FORK_BOMB, timeout=60)
+    forked, errno = p.stdout.split()
+    assert int(errno) == 11  # EAGAIN
+    assert 15 <= int(forked) <= 19  # init and python count too
+    assert "pids limit (--pids 20)" in p.stderr
+    # the host is untouched: the next sandbox starts fine
+    aio("--", "/bin/true", check=0)
+
+
+def test_memory_limit_oom_reported(aio):
+    # python would be simplest, but the host rootfs may not have it: grow a shell string
+    p = aio.sh("x=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa; "
+               "while :; do x=$x$x; done", "--memory", "32m", timeout=120)
+    assert p.returncode == 137, (p.returncode, p.stderr)
+    assert "memory limit" in p.stderr and "32MiB" in p.stderr
+    # the host is fine and the next sandbox starts
+    aio("--", "/bin/true", check=0)
+
+
+def test_cpu_quota_applied(aio):
+    name = f"cpu{os.getpid()}"
+    proc = aio.popen("--name", name, "--cpus", "0.5", "--", "/bin/sleep", "2")
+    time.sleep(0.7)
+    q = Path(f"/sys/fs/cgroup/cpu/aio/{name}/cpu.cfs_quota_us")
+    if not q.exists():
+        q = Path(f"/sys/fs/cgroup/cpu,cpuacct/aio/{name}/cpu.cfs_quota_us")
+    assert q.read_text().strip() == "50000"
+    proc.wait(timeout=10)
+
+
+def test_tty_gives_a_terminal(aio):
+    cmd = " ".join(aio.argv("-t", "--", "/bin/sh", "-c", "tty; stty size"))
+    p = subprocess.run(["script", "-qec", f"stty rows 33 cols 111; {cmd}", "/dev/null"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "/dev/pts/0" in p.stdout
+    assert "33 111" in p.stdout
+
+
+def test_nothing_left_after_failures(aio, state_dir):
+    for args in (["--rootfs", "/nonexistent"], ["--bind", "/nonexistent:/x"],
+                 ["--workdir", "/nonexistent"], ["--rlimit", "nofile=99999999"]):
+        p = aio(*args, "--", "/bin/true")
+        assert p.returncode == 125, (args, p.stderr)
+        assert p.stderr.strip(), args
+    assert leftovers(state_dir) == []
+
+
+def test_unwritable_state_dir(aio):
+    p = subprocess.run([str(AIO_RUN), "run", "--state-dir", "/proc/aio-state", "--", "/bin/true"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 125
+    assert "/proc/aio-state" in p.stderr
+
+
+def test_uid_ranges_exhausted(aio, state_dir):
+    first = aio.popen("--uid-slots", "1", "--", "/bin/sleep", "3")
+    time.sleep(0.5)
+    p = aio("--uid-slots", "1", "--", "/bin/true")
+    first.wait(timeout=10)
+    assert p.returncode == 125 and "no free uid range" in p.stderr
+    assert first.returncode == 0
+    assert leftovers(state_dir) == []
+
+
+def test_distinct_uid_ranges_concurrently(aio):
+    procs = [aio.popen("--", "/bin/sh", "-c", "cat /proc/self/uid_map; sleep 1") for _ in range(4)]
+    bases = set()
+    for p in procs:
+        out, _ = p.communicate(timeout=20)
+        assert p.returncode == 0
+        bases.add(out.split()[1])
+    assert len(bases) == 4
+
+
+def test_same_name_refused_while_running(aio):
+    first = aio.popen("--name", "dup", "--", "/bin/sleep", "2")
+    time.sleep(0.5)
+    p = aio("--name", "dup", "--", "/bin/true")
+    first.wait(timeout=10)
+    assert p.returncode == 125 and "already running" in p.stderr
+
+
+def test_gc_after_killed_launcher(aio, state_dir):
+    proc = aio.popen("--name", "killed", "--memory", "64m", "--", "/bin/sleep", "30")
+    time.sleep(1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    time.sleep(0.5)
+    assert (state_dir / "sandboxes" / "killed").exists()
+    p = subprocess.run([str(AIO_RUN), "gc", "--state-dir", str(state_dir)], capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert "killed" in p.stdout
+    assert leftovers(state_dir, "killed") == []
+
+
+def test_tarball_rootfs_unpacked_once(aio, rootfs_dir, state_dir, tmp_path):
+    tar = Path("/var/tmp") / f"aio-rootfs-{os.getpid()}.tar.gz"
+    with tarfile.open(tar, "w:gz") as t:
+        t.add(rootfs_dir, arcname=".")
+    try:
+        aio("--rootfs", str(tar), "--", "/bin/sh", "-c", "echo hi > /x", check=0)
+        images = list((state_dir / "images").iterdir())
+        stamp = {p: p.stat().st_mtime_ns for p in images}
+        p = aio("--rootfs", str(tar), "--", "/bin/sh", "-c", "cat /x 2>&1; ls /bin/busybox", check=0)
+        assert "No such file" in p.stdout  # the first sandbox's write stayed in its layer
+        assert {p: p.stat().st_mtime_ns for p in (state_dir / "images").iterdir()} == stamp
+    finally:
+        tar.unlink()
+
+
+@pytest.mark.parametrize("member", ["../escape", "/abs", "a/../../x"])
+def test_hostile_tarball_refused(aio, state_dir, member):
+    tar = Path("/var/tmp") / f"aio-hostile-{os.getpid()}.tar"
+    with tarfile.open(tar, "w") as t:
+        info = tarfile.TarInfo("ok")
+        t.addfile(info)
+        info = tarfile.TarInfo(member)
+        t.addfile(info)
+    try:
+        p = aio("--rootfs", str(tar), "--", "/bin/true")
+        assert p.returncode == 125
+        assert member in p.stderr
+        images = state_dir / "images"
+        assert not images.exists() or [x for x in images.iterdir() if x.name != "by-file"] == []
+        assert leftovers(state_dir) == []
+    finally:
+        tar.unlink()
+
+
+def test_symlink_escape_tarball_refused(aio, state_dir):
+    tar = Path("/var/tmp") / f"aio-hostile-link-{os.getpid()}.tar"
+    with tarfile.open(tar, "w") as t:
+        info = tarfile.TarInfo("evil")
+        info.type = tarfile.SYMTYPE
+        info.linkname = "../../../../etc"
+        t.addfile(info)
+    try:
+        p = aio("--rootfs", str(tar), "--", "/bin/true")
+        assert p.returncode == 125 and "evil" in p.stderr
+    finally:
+        tar.unlink()
