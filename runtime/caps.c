@@ -1,10 +1,10 @@
 #include "caps.h"
 
 #include <ctype.h>
-#include <stdbool.h>
 #include <errno.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/capability.h>

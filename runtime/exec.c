@@ -19,8 +19,10 @@
 #include "config.h"
 #include "jail-internal.h"
 #include "jail.h"
+#include "seccomp-log.h"
 #include "seccomp.h"
 #include "step.h"
+#include "sync.h"
 
 #define RT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -139,7 +141,18 @@ static int step_close_fds(struct rt_jail *j, struct aio_err *err)
 
 static int step_seccomp(struct rt_jail *j, struct aio_err *err)
 {
-        return rt_seccomp_install(&j->bpf, err);
+        struct rt_sync_msg m = {.type = RT_SYNC_NOTIFY};
+        int listener, r;
+
+        if (!j->cfg->seccomp_log || !j->bpf.insns)
+                return rt_seccomp_install(&j->bpf, err);
+        listener = rt_seccomp_install_logged(&j->bpf, err);
+        if (listener < 0)
+                return listener;
+        /* The launcher answers the refusals; init's sync socket is still open in this child. */
+        r = rt_sync_send(j->sync_child, &m, listener, err);
+        (void)close(listener);
+        return r;
 }
 
 /* clang-format off */

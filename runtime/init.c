@@ -49,8 +49,8 @@ static int open_pty(int sync, struct aio_err *err)
  * command line (host paths, -e values) is overwritten in place once the command has its copy. */
 static void scrub_cmdline(void)
 {
-        char stat[1024], *p;
-        unsigned long start = 0, end = 0;
+        char stat[1024], *p, *end_num, *argv_block;
+        unsigned long start, end;
         int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
         ssize_t n = fd >= 0 ? read(fd, stat, sizeof(stat) - 1) : -1;
 
@@ -63,10 +63,16 @@ static void scrub_cmdline(void)
         /* arg_start and arg_end are fields 48 and 49; field 3 follows ") " */
         for (int field = 3; p && field <= 48; field++)
                 p = strchr(p + 1, ' ');
-        if (!p || sscanf(p, " %lu %lu", &start, &end) != 2 || end <= start)
+        if (!p)
                 return;
-        memset((void *)start, 0, end - start);
-        (void)snprintf((char *)start, end - start, "aio-init");
+        start = strtoul(p, &end_num, 10);
+        end = strtoul(end_num, NULL, 10);
+        if (end <= start || end - start > (1UL << 20))
+                return;
+        /* The kernel told us where our own argv block is. */
+        argv_block = (char *)start; /* NOLINT(performance-no-int-to-ptr) */
+        memset(argv_block, 0, end - start);
+        (void)snprintf(argv_block, end - start, "aio-init");
 }
 
 /* Pid 1 of a pid namespace is immune to its own fatal signals: a fault would re-fault forever.

@@ -29,6 +29,7 @@ struct rt_jail {
         int pty_master; /* parent, with -t */
         int tty_slave;  /* init -> command, with -t */
         int sync_sig;   /* parent: signalfd of the signals it forwards */
+        int notify_fd;  /* parent: seccomp listener with --seccomp-log */
         int saved_errno;
 };
 
@@ -37,6 +38,9 @@ struct rt_exec_result {
         int code; /* exit code: 125 set-up, 126 cannot execute, 127 not found */
         struct aio_err err;
 };
+
+/* --seccomp-log: answers and reports one refused syscall of the command (jail.c). */
+void rt_jail_notified(struct rt_jail *j);
 
 /* The jail side: set-up steps, then becomes pid 1. Never returns. */
 __attribute__((noreturn)) void rt_child_main(struct rt_jail *j);
@@ -55,4 +59,4 @@ int rt_sandbox_gc(const char *state_dir, struct aio_err *err);
 
 /* Terminal pass-through (tty.c): copies between our stdio and the pty master until the jail
  * exits (pidfd becomes readable); sigfd delivers SIGWINCH (followed) and signals to forward. */
-int rt_tty_relay(int master, int pidfd, int sigfd, struct aio_err *err);
+int rt_tty_relay(struct rt_jail *j, struct aio_err *err);

@@ -28,6 +28,7 @@
 #include "jail-internal.h"
 #include "ns.h"
 #include "rootfs.h"
+#include "seccomp-log.h"
 #include "step.h"
 #include "store.h"
 #include "sync.h"
@@ -177,6 +178,10 @@ static int step_ready(struct rt_jail *j, struct aio_err *err)
                         j->pty_master = fd;
                         continue;
                 }
+                if (m.type == RT_SYNC_NOTIFY && fd >= 0) {
+                        j->notify_fd = fd;
+                        continue;
+                }
                 if (fd >= 0)
                         (void)close(fd);
                 if (m.type == RT_SYNC_ERROR) {
@@ -235,24 +240,38 @@ const struct rt_step *rt_parent_steps_get(size_t *ret_len)
         return rt_parent_steps;
 }
 
+void rt_jail_notified(struct rt_jail *j)
+{
+        struct aio_err err;
+
+        if (rt_seccomp_log_answer(j->notify_fd, &j->bpf, &err) < 0) {
+                log_error("--seccomp-log: %s", err.msg);
+                closep(&j->notify_fd); /* the command's refused calls now fail with ENOSYS */
+        }
+}
+
 static int wait_exit(struct rt_jail *j, struct aio_err *err)
 {
-        struct pollfd p[2] = {{.fd = j->pidfd, .events = POLLIN},
-                              {.fd = j->sync_sig, .events = POLLIN}};
+        struct pollfd p[3] = {{.fd = j->pidfd, .events = POLLIN},
+                              {.fd = j->sync_sig, .events = POLLIN},
+                              {.fd = j->notify_fd, .events = POLLIN}};
         siginfo_t si = {0};
 
         if (j->pty_master >= 0) {
-                if (rt_tty_relay(j->pty_master, j->pidfd, j->sync_sig, err) < 0)
+                if (rt_tty_relay(j, err) < 0)
                         return -err->code;
         } else {
                 while (!(p[0].revents & POLLIN)) {
                         int sig;
 
-                        if (poll(p, 2, -1) < 0 && errno != EINTR)
+                        if (poll(p, 3, -1) < 0 && errno != EINTR)
                                 return aio_error(err, errno, "poll");
                         if (p[1].revents & POLLIN && (sig = take_signal(j->sync_sig)) &&
                             sig != SIGWINCH)
                                 (void)syscall(SYS_pidfd_send_signal, j->pidfd, sig, NULL, 0);
+                        if (p[2].revents & POLLIN)
+                                rt_jail_notified(j);
+                        p[2].fd = j->notify_fd;
                 }
         }
         if (waitid(P_PIDFD, (id_t)j->pidfd, &si, WEXITED) < 0)
@@ -302,6 +321,8 @@ static void cleanup(struct rt_jail *j)
         closep(&j->pty_master);
         closep(&j->tree_fd);
         closep(&j->sync_sig);
+        closep(&j->notify_fd);
+        closep(&j->notify_fd);
         free(j->id);
         free(j->dir);
         free(j->root_path);
@@ -333,7 +354,8 @@ int rt_jail_run(const struct rt_config *cfg, struct aio_err *err)
                             .pidfd = -1,
                             .pty_master = -1,
                             .tty_slave = -1,
-                            .sync_sig = -1};
+                            .sync_sig = -1,
+                            .notify_fd = -1};
         int code;
 
         j.sync_sig = block_signals(err);

@@ -54,15 +54,17 @@ static void handle_signal(int sigfd, int master, int pidfd)
                 (void)syscall(SYS_pidfd_send_signal, pidfd, si.ssi_signo, NULL, 0);
 }
 
-enum { P_EXIT, P_MASTER, P_STDIN, P_SIGNAL, _P_MAX };
+enum { P_EXIT, P_MASTER, P_STDIN, P_SIGNAL, P_NOTIFY, _P_MAX };
 
-static int relay_loop(int master, int pidfd, int sigfd)
+static int relay_loop(struct rt_jail *j)
 {
+        int master = j->pty_master;
         struct pollfd p[_P_MAX] = {
-                [P_EXIT] = {.fd = pidfd, .events = POLLIN},
+                [P_EXIT] = {.fd = j->pidfd, .events = POLLIN},
                 [P_MASTER] = {.fd = master, .events = POLLIN},
                 [P_STDIN] = {.fd = STDIN_FILENO, .events = POLLIN},
-                [P_SIGNAL] = {.fd = sigfd, .events = POLLIN},
+                [P_SIGNAL] = {.fd = j->sync_sig, .events = POLLIN},
+                [P_NOTIFY] = {.fd = j->notify_fd, .events = POLLIN},
         };
 
         for (;;) {
@@ -81,14 +83,17 @@ static int relay_loop(int master, int pidfd, int sigfd)
                 if (p[P_STDIN].revents & (POLLIN | POLLHUP) && pump(STDIN_FILENO, master) <= 0)
                         p[P_STDIN].fd = -1;
                 if (p[P_SIGNAL].revents & POLLIN)
-                        handle_signal(sigfd, master, pidfd);
+                        handle_signal(j->sync_sig, master, j->pidfd);
+                if (p[P_NOTIFY].revents & POLLIN)
+                        rt_jail_notified(j);
+                p[P_NOTIFY].fd = j->notify_fd;
                 /* the jail is gone once its output is drained */
                 if (p[P_EXIT].revents & POLLIN && (p[P_MASTER].fd < 0 || !output))
                         return 0;
         }
 }
 
-int rt_tty_relay(int master, int pidfd, int sigfd, struct aio_err *err)
+int rt_tty_relay(struct rt_jail *j, struct aio_err *err)
 {
         struct termios saved, raw;
         bool is_tty = tcgetattr(STDIN_FILENO, &saved) == 0;
@@ -98,9 +103,9 @@ int rt_tty_relay(int master, int pidfd, int sigfd, struct aio_err *err)
                 raw = saved;
                 cfmakeraw(&raw);
                 (void)tcsetattr(STDIN_FILENO, TCSANOW, &raw);
-                copy_winsize(master);
+                copy_winsize(j->pty_master);
         }
-        r = relay_loop(master, pidfd, sigfd);
+        r = relay_loop(j);
         if (is_tty)
                 (void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
         if (r < 0)

@@ -97,7 +97,8 @@ int rt_subid_find(const char *file, const char *name, uint32_t id, uint32_t *ret
                      *count = strtok(NULL, ":\n");
                 unsigned long s, c;
 
-                if (!owner || !start || !count || (strcmp(owner, name) && strcmp(owner, ids)))
+                if (!owner || !start || !count ||
+                    (strcmp(owner, name) != 0 && strcmp(owner, ids) != 0))
                         continue;
                 s = strtoul(start, NULL, 10);
                 c = strtoul(count, NULL, 10);
@@ -113,7 +114,7 @@ int rt_subid_find(const char *file, const char *name, uint32_t id, uint32_t *ret
 int rt_idrange_rootless(struct rt_idrange *ret, struct aio_err *err)
 {
         struct passwd *pw = getpwuid(getuid());
-        uint32_t us, uc, gs, gc;
+        uint32_t us = 0, uc = 0, gs = 0, gc = 0;
 
         (void)err;
         *ret = (struct rt_idrange){.base = getuid(), .count = 1, .slot = -1, .lock_fd = -1};

@@ -8,7 +8,7 @@ pkgs=(
         libmicrohttpd-dev libcmocka-dev
         python3 python3-pytest python3-requests
         busybox-static uidmap iproute2 tar gzip xz-utils zstd
-        bubblewrap runc hyperfine
+        bubblewrap runc hyperfine chromium
         qemu-system-x86 cpio
         clang libclang-rt-14-dev clang-tidy clang-format cppcheck bear
 )

@@ -13,7 +13,7 @@ clang-format --dry-run --Werror $(git ls-files '*.c' '*.h')
 echo "lint: cppcheck"
 cppcheck -q --error-exitcode=1 --inline-suppr --std=c11 --enable=warning,portability \
         --suppress=memleak --suppress=resourceLeak --suppress=missingIncludeSystem \
-        "${defs[@]}" "${prod[@]}"
+        -D_GNU_SOURCE -I runtime -I . "${prod[@]}"
 
 echo "lint: gcc -fanalyzer"
 for f in "${prod[@]}"; do

@@ -240,3 +240,18 @@ def test_signal_forwarded_and_cleanup(aio, state_dir):
     assert not (state_dir / "sandboxes" / "sig").exists()
     for ctl in ("memory", "pids", "cpu", "freezer", "unified"):
         assert not Path(f"/sys/fs/cgroup/{ctl}/aio/sig").exists()
+
+
+def test_launcher_command_line_not_visible(aio):
+    # /proc/1/cmdline is world-readable even for a non-dumpable pid 1
+    p = aio("-e", "TOKEN=hunter2", "--", "/bin/cat", "/proc/1/cmdline", check=0)
+    assert "hunter2" not in p.stdout
+    assert "--state-dir" not in p.stdout
+    assert p.stdout.startswith("aio-init")
+
+
+def test_init_memory_not_readable(aio):
+    p = aio.sh("cat /proc/1/environ >/dev/null 2>&1 && echo environ-readable; "
+               "readlink /proc/1/exe >/dev/null 2>&1 && echo exe-readable; "
+               "cat /proc/1/mem >/dev/null 2>&1 && echo mem-readable; echo done", check=0)
+    assert p.stdout.strip() == "done"

@@ -1,13 +1,14 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include "common/err.h"
 #include "common/fileio.h"
+
 #include "config.h"
 #include "tests/unit/unit.h"
 #include "userns.h"
