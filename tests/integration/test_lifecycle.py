@@ -13,16 +13,22 @@ from conftest import AIO_RUN
 CTRLS = ("memory", "pids", "cpu", "freezer", "unified")
 
 
-def leftovers(state_dir, name=None):
+def leftovers(state_dir, name):
+    """What a sandbox called name left: its state dir entries and its cgroups. Other sandboxes
+    on this machine (a benchmark, another test run) have other names and do not count."""
     found = []
     sb = state_dir / "sandboxes"
     if sb.exists():
         found += [str(p) for p in sb.iterdir()]
     for c in CTRLS:
-        base = Path(f"/sys/fs/cgroup/{c}/aio")
-        if base.exists():
-            found += [str(p) for p in base.iterdir() if p.is_dir() and (name is None or p.name == name)]
+        p = Path(f"/sys/fs/cgroup/{c}/aio/{name}")
+        if p.exists():
+            found.append(str(p))
     return found
+
+
+def unique(tag):
+    return f"{tag}-{os.getpid()}-{time.monotonic_ns() % 10**9}"
 
 
 FORK_BOMB = """
@@ -82,10 +88,11 @@ def test_tty_gives_a_terminal(aio):
 def test_nothing_left_after_failures(aio, state_dir):
     for args in (["--rootfs", "/nonexistent"], ["--bind", "/nonexistent:/x"],
                  ["--workdir", "/nonexistent"], ["--rlimit", "nofile=99999999"]):
-        p = aio(*args, "--", "/bin/true")
+        name = unique("fail")
+        p = aio("--name", name, "--memory", "64m", *args, "--", "/bin/true")
         assert p.returncode == 125, (args, p.stderr)
         assert p.stderr.strip(), args
-    assert leftovers(state_dir) == []
+        assert leftovers(state_dir, name) == []
 
 
 def test_unwritable_state_dir(aio):
@@ -96,13 +103,14 @@ def test_unwritable_state_dir(aio):
 
 
 def test_uid_ranges_exhausted(aio, state_dir):
+    name = unique("second")
     first = aio.popen("--uid-slots", "1", "--", "/bin/sleep", "3")
     time.sleep(0.5)
-    p = aio("--uid-slots", "1", "--", "/bin/true")
+    p = aio("--uid-slots", "1", "--name", name, "--", "/bin/true")
     first.wait(timeout=10)
     assert p.returncode == 125 and "no free uid range" in p.stderr
     assert first.returncode == 0
-    assert leftovers(state_dir) == []
+    assert leftovers(state_dir, name) == []
 
 
 def test_distinct_uid_ranges_concurrently(aio):
@@ -161,12 +169,13 @@ def test_hostile_tarball_refused(aio, state_dir, member):
         info = tarfile.TarInfo(member)
         t.addfile(info)
     try:
-        p = aio("--rootfs", str(tar), "--", "/bin/true")
+        name = unique("hostile")
+        p = aio("--rootfs", str(tar), "--name", name, "--", "/bin/true")
         assert p.returncode == 125
         assert member in p.stderr
         images = state_dir / "images"
         assert not images.exists() or [x for x in images.iterdir() if x.name != "by-file"] == []
-        assert leftovers(state_dir) == []
+        assert leftovers(state_dir, name) == []
     finally:
         tar.unlink()
 
