@@ -5,6 +5,7 @@ BUILD      ?= build
 CC         ?= gcc
 PKGS       := libseccomp libcap jansson libarchive
 PYTHON     := /usr/bin/python3
+GEN        := $(BUILD)/gen
 
 WARN    := -Wall -Wextra -Werror -Wformat=2 -Werror=format-security -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wmissing-declarations -Wvla -Wimplicit-fallthrough \
@@ -19,7 +20,7 @@ OPT     := -O2 -g -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=3
 endif
 GCCONLY := $(if $(findstring clang,$(CC)),,-ftrivial-auto-var-init=zero)
 CFLAGS  ?=
-CFLAGS  += -std=gnu11 $(OPT) $(WARN) $(HARDEN) $(GCCONLY) -D_GNU_SOURCE -iquote runtime -iquote . \
+CFLAGS  += -std=gnu11 $(OPT) $(WARN) $(HARDEN) $(GCCONLY) -D_GNU_SOURCE -iquote runtime -iquote . -iquote $(GEN) \
            -DAIO_POLICY_DIR='"$(PREFIX)/share/aio/policy"'
 LDFLAGS += -pie -Wl,-z,relro,-z,now,-z,noexecstack -Wl,--as-needed $(SANLD)
 LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lseccomp -lcap -ljansson -larchive)
@@ -32,6 +33,7 @@ PROBE_SRC  := $(wildcard tests/security/probes/*.c)
 PROFILES   := $(wildcard policy/profiles/*.json)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+POLICY_DATA := $(GEN)/policy-data.h
 COMMON_LIB := $(BUILD)/lib/libaiocommon.a
 RT_LIB     := $(BUILD)/lib/libaiort.a
 POL_LIB    := $(BUILD)/lib/libaiopolicy.a
@@ -57,7 +59,12 @@ help:
 deps:
 	@tools/deps.sh
 
-$(BUILD)/obj/%.o: %.c
+# policy/caps.json and policy/mounts.json, compiled in: one copy of that data for every binary.
+$(POLICY_DATA): policy/caps.json policy/mounts.json tools/gen-policy-data.sh
+	@mkdir -p $(dir $@)
+	@tools/gen-policy-data.sh policy/caps.json policy/mounts.json >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/%.o: %.c | $(POLICY_DATA)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -MMD -MP -c $< -o $@

@@ -4,6 +4,7 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <seccomp.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,6 @@
 #include "common/xalloc.h"
 
 #include "bpf.h"
-#include <seccomp.h>
 #include "seccomp-policy.h"
 #include "syscalls.h"
 

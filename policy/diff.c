@@ -26,21 +26,18 @@ static void sbuf_add(struct sbuf *b, const char *fmt, ...)
 {
         cleanup_free char *s = NULL;
         va_list ap;
-        int n;
+        size_t n;
 
         va_start(ap, fmt);
-        n = vasprintf(&s, fmt, ap);
+        s = aio_xvasprintf(fmt, ap);
         va_end(ap);
-        if (n < 0)
-                s = NULL;
-        if (!s)
-                abort();
-        if (b->len + (size_t)n + 1 > b->cap) {
-                b->cap = (b->len + (size_t)n + 1) * 2;
+        n = strlen(s);
+        if (b->len + n + 1 > b->cap) {
+                b->cap = (b->len + n + 1) * 2;
                 b->s = aio_xrealloc(b->s, b->cap);
         }
-        memcpy(b->s + b->len, s, (size_t)n + 1);
-        b->len += (size_t)n;
+        memcpy(b->s + b->len, s, n + 1);
+        b->len += n;
 }
 
 static const char *op_symbol(enum pol_op op)

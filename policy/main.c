@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/capabilities.h"
 #include "common/err.h"
 #include "common/log.h"
 
@@ -53,7 +54,7 @@ static int parse_option(int c, const char *arg, struct cli *cli, struct aio_err 
                 return 0;
         case 'c':
                 cli->opts.caps_given = true;
-                return pol_caps_parse_list(arg, &cli->opts.caps, err);
+                return aio_caps_parse_list(arg, &cli->opts.caps, err);
         case 'k':
                 if (!pol_kernel_version_parse(arg, cli->opts.kernel))
                         return aio_error_msg(err, EINVAL, "--kernel: expected X.Y, got \"%s\"",

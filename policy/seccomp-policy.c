@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include "common/capabilities.h"
 #include "common/err.h"
 #include "common/xalloc.h"
 
@@ -527,7 +528,7 @@ int pol_seccomp_parse(json_t *root, const struct pol_opts *opts, struct pol_secc
                       struct pol_diag *d, struct aio_err *err)
 {
         cleanup_seccomp struct pol_seccomp *p = aio_xcalloc(1, sizeof(*p));
-        struct parse_ctx c = {.d = d, .caps = pol_caps_default()};
+        struct parse_ctx c = {.d = d, .caps = aio_caps_default()};
         size_t before = d->n;
 
         if (!json_is_object(root)) {

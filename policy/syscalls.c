@@ -1,12 +1,11 @@
 #include "syscalls.h"
 
+#include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/cleanup.h"
-
-#include <seccomp.h>
 
 /* Syscalls that libseccomp 2.5.4 cannot name, from the kernel's
  * arch/x86/entry/syscalls/syscall_64.tbl (6.18).  nr < 0: the name exists on other architectures

@@ -30,65 +30,6 @@ int rt_caps_last(void)
         return last;
 }
 
-static int parse_one_cap(const char *name, int *ret)
-{
-        char full[64];
-        cap_value_t v;
-
-        if (strlen(name) > 40)
-                return -EINVAL;
-        (void)snprintf(full, sizeof(full), "%s%s", strncasecmp(name, "cap_", 4) ? "cap_" : "",
-                       name);
-        for (char *c = full; *c; c++)
-                *c = (char)tolower((unsigned char)*c);
-        if (cap_from_name(full, &v) < 0 || v < 0 || v > 63)
-                return -EINVAL;
-        *ret = v;
-        return 0;
-}
-
-int rt_parse_caps(const char *s, uint64_t *ret, struct aio_err *err)
-{
-        cleanup_free char *copy = aio_xstrdup(s);
-        char *save = NULL;
-        uint64_t m = 0;
-
-        if (strcmp(s, "none") == 0 || s[0] == '\0') {
-                *ret = 0;
-                return 0;
-        }
-        if (strcmp(s, "default") == 0) {
-                *ret = rt_caps_default();
-                return 0;
-        }
-        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-                int v;
-
-                if (parse_one_cap(t, &v) < 0)
-                        return aio_error_msg(err, EINVAL, "--caps: unknown capability '%s'", t);
-                m |= UINT64_C(1) << v;
-        }
-        *ret = m;
-        return 0;
-}
-
-void rt_caps_format(uint64_t mask, char *buf, size_t size)
-{
-        size_t used = 0;
-
-        buf[0] = '\0';
-        for (int i = 0; i < 64 && used < size; i++) {
-                char *name;
-
-                if (!(mask & (UINT64_C(1) << i)))
-                        continue;
-                name = cap_to_name(i);
-                used += (size_t)snprintf(buf + used, size - used, "%s%s", used ? "," : "",
-                                         name ? name : "?");
-                cap_free(name);
-        }
-}
-
 static int drop_bounding(uint64_t keep, int last, struct aio_err *err)
 {
         for (int c = 0; c <= last; c++) {

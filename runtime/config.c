@@ -269,18 +269,6 @@ int rt_parse_user(const char *s, uid_t *ret_uid, gid_t *ret_gid, struct aio_err 
         return 0;
 }
 
-uint64_t rt_caps_default(void)
-{
-        static const int keep[] = {
-                CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_FOWNER,  CAP_FSETID,           CAP_KILL,
-                CAP_SETGID, CAP_SETUID,       CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT};
-        uint64_t m = 0;
-
-        for (size_t i = 0; i < ELEMENTSOF(keep); i++)
-                m |= UINT64_C(1) << keep[i];
-        return m;
-}
-
 int rt_parse_cpus(const char *s, struct rt_cgroup_limits *lim, struct aio_err *err)
 {
         char *end;

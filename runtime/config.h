@@ -76,7 +76,6 @@ int rt_parse_bind(const char *s, struct rt_bind *ret, struct aio_err *err);
 int rt_parse_tmpfs(const char *s, struct rt_tmpfs *ret, struct aio_err *err);
 int rt_parse_rlimit(const char *s, struct rt_rlimit *ret, struct aio_err *err);
 int rt_parse_user(const char *s, uid_t *ret_uid, gid_t *ret_gid, struct aio_err *err);
-int rt_parse_caps(const char *s, uint64_t *ret, struct aio_err *err);
 int rt_parse_cpus(const char *s, struct rt_cgroup_limits *lim, struct aio_err *err);
 int rt_parse_env(const char *s, struct aio_err *err);
 int rt_parse_name(const char *s, struct aio_err *err);
@@ -84,7 +83,3 @@ int rt_parse_name(const char *s, struct aio_err *err);
 int rt_config_resolve_rootfs(struct rt_config *c, struct aio_err *err);
 /* Checks cross-option consistency once argv is parsed. */
 int rt_config_validate(const struct rt_config *c, struct aio_err *err);
-
-/* Default capability keep-list for jail root (Docker's defaults minus MKNOD, NET_RAW,
- * AUDIT_WRITE and SETFCAP). */
-uint64_t rt_caps_default(void);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/capabilities.h"
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/fd.h"
@@ -102,7 +103,7 @@ static int step_caps(struct rt_jail *j, struct aio_err *err)
 {
         const struct rt_config *c = j->cfg;
 
-        return rt_caps_apply(c->caps_set ? c->caps : rt_caps_default(), target_uid(c),
+        return rt_caps_apply(c->caps_set ? c->caps : aio_caps_default(), target_uid(c),
                              c->user_set ? c->gid : 0, err);
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/capabilities.h"
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -274,7 +275,7 @@ static int parse_option(struct rt_config *c, int opt, const char *arg, struct ai
                 return rt_parse_user(arg, &c->uid, &c->gid, err);
         case OPT_CAPS:
                 c->caps_set = true;
-                return rt_parse_caps(arg, &c->caps, err);
+                return aio_caps_parse_list(arg, &c->caps, err);
         case OPT_NET:
                 if (strcmp(arg, "none") == 0 || strcmp(arg, "host") == 0) {
                         c->net = arg[0] == 'h' ? RT_NET_HOST : RT_NET_NONE;

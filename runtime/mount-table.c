@@ -1,20 +1,13 @@
-/* The jail's base mounts as data. The order is the order of mounting. */
+/* The jail's base mounts as data. The order is the order of mounting. The masks come from
+ * policy/mounts.json (build/gen/policy-data.h). */
 #include <sys/mount.h>
 
 #include "common/cleanup.h"
 
 #include "mount.h"
+#include "policy-data.h"
 
 /* clang-format off */
-#define RT_MASK_FILE(p)                                                                            \
-        { "/dev/null", (p), NULL, NULL, MS_BIND, RT_MNT_FATAL },                                   \
-        { NULL, (p), NULL, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, RT_MNT_FATAL }
-#define RT_MASK_DIR(p)                                                                             \
-        { "tmpfs", (p), "tmpfs", "size=0,mode=000", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, RT_MNT_FATAL }
-#define RT_READ_ONLY(p)                                                                            \
-        { (p), (p), NULL, NULL, MS_BIND | MS_REC, RT_MNT_FATAL },                                  \
-        { NULL, (p), NULL, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, RT_MNT_FATAL }
-
 const struct rt_mount rt_base_mounts[] = {
         { "proc",   "/proc",        "proc",   NULL,                              MS_NOSUID | MS_NOEXEC | MS_NODEV,  RT_MNT_FATAL | RT_MNT_MKDIR },
         { "tmpfs",  "/dev",         "tmpfs",  "mode=755,size=64k",               MS_NOSUID | MS_NOEXEC | MS_STRICTATIME, RT_MNT_FATAL | RT_MNT_MKDIR },
@@ -22,16 +15,15 @@ const struct rt_mount rt_base_mounts[] = {
         { "tmpfs",  "/dev/shm",     "tmpfs",  "mode=1777,size=64m",              MS_NOSUID | MS_NODEV | MS_NOEXEC,  RT_MNT_FATAL | RT_MNT_MKDIR },
         { "mqueue", "/dev/mqueue",  "mqueue", NULL,                              MS_NOSUID | MS_NODEV | MS_NOEXEC,  RT_MNT_MKDIR },
         { "sysfs",  "/sys",         "sysfs",  NULL,                              MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, RT_MNT_FATAL | RT_MNT_MKDIR | RT_MNT_NOSYS },
-        { "tmpfs",  "/sys/firmware","tmpfs",  "size=0,mode=000",                 MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, RT_MNT_NOSYS },
-        { "tmpfs",  "/sys/devices/virtual/powercap", "tmpfs", "size=0,mode=000", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, RT_MNT_NOSYS },
-        RT_MASK_FILE("/proc/kcore"),    RT_MASK_FILE("/proc/keys"),       RT_MASK_FILE("/proc/timer_list"),
-        RT_MASK_FILE("/proc/kallsyms"), RT_MASK_FILE("/proc/sched_debug"),RT_MASK_FILE("/proc/latency_stats"),
-        RT_MASK_FILE("/proc/sysrq-trigger"),
-        RT_MASK_DIR("/proc/acpi"),      RT_MASK_DIR("/proc/scsi"),
-        RT_READ_ONLY("/proc/sys"),      RT_READ_ONLY("/proc/bus"),        RT_READ_ONLY("/proc/fs"),
-        RT_READ_ONLY("/proc/irq"),
 };
 const size_t rt_base_mounts_len = ELEMENTSOF(rt_base_mounts);
+
+/* policy/mounts.json, compiled in: hidden (a file gets /dev/null, a directory an empty
+ * read-only tmpfs) and read-only paths, applied on top of the base mounts. */
+const char *const rt_masked_paths[] = { AIO_POLICY_MASKED_PATHS };
+const size_t rt_masked_paths_len = ELEMENTSOF(rt_masked_paths);
+const char *const rt_readonly_paths[] = { AIO_POLICY_READONLY_PATHS };
+const size_t rt_readonly_paths_len = ELEMENTSOF(rt_readonly_paths);
 
 const struct rt_device rt_devices[] = {
         { "/dev/null", 1, 3 }, { "/dev/zero", 1, 5 }, { "/dev/full", 1, 7 },

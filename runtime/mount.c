@@ -91,6 +91,60 @@ static int bind_device(int root_fd, const struct rt_device *d, struct aio_err *e
         return 0;
 }
 
+#define RT_MASK_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+/* A file gets /dev/null bound over it, a directory an empty read-only tmpfs; a path this kernel
+ * does not have is nothing to hide. */
+static int mask_path(int root_fd, const char *path, struct aio_err *err)
+{
+        cleanup_close int fd = aio_open_in_root(root_fd, path, O_PATH, 0, err);
+        struct stat st;
+
+        if (fd == -ENOENT)
+                return 0;
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return fd < 0 ? fd : aio_error(err, errno, "stat %s", path);
+        if (S_ISDIR(st.st_mode)) {
+                struct rt_mount dir = {"tmpfs",           path,          "tmpfs",
+                                       "size=0,mode=000", RT_MASK_FLAGS, RT_MNT_FATAL};
+
+                return rt_mount_one(root_fd, &dir, 0, err);
+        }
+        struct rt_mount file[] = {
+                {"/dev/null", path, NULL, NULL, MS_BIND, RT_MNT_FATAL},
+                {NULL, path, NULL, NULL, MS_BIND | MS_REMOUNT | RT_MASK_FLAGS, RT_MNT_FATAL},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(file); i++)
+                if (rt_mount_one(root_fd, &file[i], 0, err) < 0)
+                        return -err->code;
+        return 0;
+}
+
+/* Bound onto itself (recursively) and made read-only, nosuid, nodev, noexec. */
+static int readonly_path(int root_fd, const char *path, struct aio_err *err)
+{
+        struct rt_mount rows[] = {
+                {path, path, NULL, NULL, MS_BIND | MS_REC, RT_MNT_FATAL},
+                {NULL, path, NULL, NULL, MS_BIND | MS_REMOUNT | RT_MASK_FLAGS, RT_MNT_FATAL},
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(rows); i++)
+                if (rt_mount_one(root_fd, &rows[i], 0, err) < 0)
+                        return -err->code;
+        return 0;
+}
+
+static int mounts_policy(int root_fd, struct aio_err *err)
+{
+        for (size_t i = 0; i < rt_masked_paths_len; i++)
+                if (mask_path(root_fd, rt_masked_paths[i], err) < 0)
+                        return aio_error_prefix(err, "mask %s", rt_masked_paths[i]);
+        for (size_t i = 0; i < rt_readonly_paths_len; i++)
+                if (readonly_path(root_fd, rt_readonly_paths[i], err) < 0)
+                        return aio_error_prefix(err, "read-only %s", rt_readonly_paths[i]);
+        return 0;
+}
+
 int rt_mounts_base(int root_fd, int share_net, struct aio_err *err)
 {
         for (size_t i = 0; i < rt_base_mounts_len; i++)
@@ -108,7 +162,7 @@ int rt_mounts_base(int root_fd, int share_net, struct aio_err *err)
                 if (symlinkat(rt_dev_symlinks[i].target, dev, rt_dev_symlinks[i].path + 5) < 0)
                         return aio_error(err, errno, "symlink %s", rt_dev_symlinks[i].path);
         }
-        return 0;
+        return mounts_policy(root_fd, err);
 }
 
 int rt_mount_setattr_ro(int fd, int recursive, struct aio_err *err)

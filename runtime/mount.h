@@ -32,6 +32,10 @@ struct rt_symlink {
 
 extern const struct rt_mount rt_base_mounts[];
 extern const size_t rt_base_mounts_len;
+extern const char *const rt_masked_paths[];
+extern const size_t rt_masked_paths_len;
+extern const char *const rt_readonly_paths[];
+extern const size_t rt_readonly_paths_len;
 extern const struct rt_device rt_devices[];
 extern const size_t rt_devices_len;
 extern const struct rt_symlink rt_dev_symlinks[];
@@ -39,7 +43,7 @@ extern const size_t rt_dev_symlinks_len;
 
 /* Mounts one row below root_fd. share_net: the jail has the host network (skip RT_MNT_NOSYS). */
 int rt_mount_one(int root_fd, const struct rt_mount *m, int share_net, struct aio_err *err);
-/* The whole base table, then /dev's nodes and symlinks. */
+/* The whole base table, /dev's nodes and symlinks, then the masked and read-only paths. */
 int rt_mounts_base(int root_fd, int share_net, struct aio_err *err);
 /* Bind-mounts host path src at dst inside the root, recursively, nosuid+nodev, optionally ro. */
 int rt_mount_bind(int root_fd, const char *src, const char *dst, int ro, struct aio_err *err);

@@ -7,7 +7,7 @@ secs=${AIO_FUZZ_SECONDS:-20}
 out=build/fuzz
 mkdir -p "$out"
 mapfile -t libsrc < <(find policy runtime runtime/common -maxdepth 1 -name '*.c' ! -name main.c | sort)
-flags=(-g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -iquote runtime -iquote .)
+flags=(-g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -iquote runtime -iquote . -iquote build/gen)
 libs=(-lseccomp -lcap -ljansson -larchive)
 status=0
 for src in tests/fuzz/fuzz-*.c; do

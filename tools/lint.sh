@@ -5,7 +5,7 @@ set -eu
 cd "$(dirname "$0")/.."
 mapfile -t srcs < <(git ls-files '*.c' | grep -v '^tests/security/probes/' | grep -v '^tests/fuzz/')
 mapfile -t prod < <(printf '%s\n' "${srcs[@]}" | grep -v '^tests/')
-defs=(-D_GNU_SOURCE -iquote runtime -iquote .)
+defs=(-D_GNU_SOURCE -iquote runtime -iquote . -iquote build/gen)
 
 echo "lint: clang-format"
 clang-format --dry-run --Werror $(git ls-files '*.c' '*.h')
@@ -13,7 +13,7 @@ clang-format --dry-run --Werror $(git ls-files '*.c' '*.h')
 echo "lint: cppcheck"
 cppcheck -q --error-exitcode=1 --inline-suppr --std=c11 --enable=warning,portability \
         --suppress=memleak --suppress=resourceLeak --suppress=missingIncludeSystem \
-        -D_GNU_SOURCE -I runtime -I . "${prod[@]}"
+        -D_GNU_SOURCE -I runtime -I . -I build/gen "${prod[@]}"
 
 echo "lint: gcc -fanalyzer"
 for f in "${prod[@]}"; do
@@ -25,7 +25,7 @@ echo "lint: clang-tidy"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for f in "${prod[@]}"; do
-        printf '{"directory":"%s","file":"%s","command":"clang -std=gnu11 -D_GNU_SOURCE -iquote runtime -iquote . -c %s"},\n' \
+        printf '{"directory":"%s","file":"%s","command":"clang -std=gnu11 -D_GNU_SOURCE -iquote runtime -iquote . -iquote build/gen -c %s"},\n' \
                 "$PWD" "$f" "$f"
 done | sed '$ s/,$//' | { echo '['; cat; echo ']'; } >"$tmp/compile_commands.json"
 run-clang-tidy-14 -quiet -p "$tmp" "${prod[@]}" >"$tmp/tidy.log" 2>&1 || {

@@ -111,57 +111,6 @@ int aio_close_all_except(const int *keep, size_t n_keep, struct aio_err *err)
         return 0;
 }
 
-int aio_send_fd(int sock, int fd, struct aio_err *err)
-{
-        char byte = 'F';
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } ctl = {0};
-        struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-        struct msghdr msg = {.msg_iov = &iov,
-                             .msg_iovlen = 1,
-                             .msg_control = ctl.buf,
-                             .msg_controllen = sizeof(ctl.buf)};
-        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &fd, sizeof(int));
-        if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
-                return aio_error(err, errno, "send fd");
-        return 0;
-}
-
-int aio_recv_fd(int sock, struct aio_err *err)
-{
-        char byte;
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } ctl;
-        struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-        struct msghdr msg = {.msg_iov = &iov,
-                             .msg_iovlen = 1,
-                             .msg_control = ctl.buf,
-                             .msg_controllen = sizeof(ctl.buf)};
-        struct cmsghdr *c;
-        int fd;
-        ssize_t n;
-
-        do
-                n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-                return aio_error(err, errno, "receive fd");
-        c = CMSG_FIRSTHDR(&msg);
-        if (n == 0 || !c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
-                return aio_error_msg(err, EBADMSG, "receive fd: no descriptor in message");
-        memcpy(&fd, CMSG_DATA(c), sizeof(int));
-        return fd;
-}
-
 int aio_read_full(int fd, void *buf, size_t n, struct aio_err *err)
 {
         char *p = buf;

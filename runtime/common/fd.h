@@ -15,9 +15,6 @@ int aio_mkdir_in_root(int root_fd, const char *path, unsigned mode, struct aio_e
 int aio_fds_cloexec_from(int from, struct aio_err *err);
 /* Closes every fd >= 3 that is not listed in keep. */
 int aio_close_all_except(const int *keep, size_t n_keep, struct aio_err *err);
-/* Sends / receives one fd over a Unix socket. */
-int aio_send_fd(int sock, int fd, struct aio_err *err);
-int aio_recv_fd(int sock, struct aio_err *err);
 /* Full read/write of n bytes (EINTR-safe). Short read at EOF returns -EPIPE. */
 int aio_read_full(int fd, void *buf, size_t n, struct aio_err *err);
 int aio_write_full(int fd, const void *buf, size_t n, struct aio_err *err);

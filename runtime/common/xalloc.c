@@ -39,18 +39,24 @@ char *aio_xstrdup(const char *s)
         return check(strdup(s));
 }
 
+char *aio_xvasprintf(const char *fmt, va_list ap)
+{
+        char *s = NULL;
+
+        if (vasprintf(&s, fmt, ap) < 0)
+                s = NULL;
+        return check(s);
+}
+
 char *aio_xasprintf(const char *fmt, ...)
 {
         va_list ap;
-        char *s = NULL;
-        int r;
+        char *s;
 
         va_start(ap, fmt);
-        r = vasprintf(&s, fmt, ap);
+        s = aio_xvasprintf(fmt, ap);
         va_end(ap);
-        if (r < 0)
-                s = NULL;
-        return check(s);
+        return s;
 }
 
 void aio_strv_free(char **v)

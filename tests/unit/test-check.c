@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/capabilities.h"
 #include "common/err.h"
 
 #include "policy/caps-policy.h"
@@ -133,14 +134,14 @@ static void test_default_caps_match_caps_json(void **state)
         (void)state;
         assert_non_null(root);
         assert_int_equal(pol_caps_from_json(json_object_get(root, "capabilities"), "caps", &d),
-                         pol_caps_default());
+                         aio_caps_default());
         assert_int_equal(d.n, 0);
         json_decref(root);
         /* name <-> number round trip over every capability libcap knows */
-        for (int cap = 0; cap < 64 && pol_cap_name(cap, name, sizeof(name)); cap++)
-                assert_int_equal(pol_cap_from_name(name), cap);
-        assert_string_equal(pol_cap_name(21, name, sizeof(name)), "CAP_SYS_ADMIN");
-        assert_int_equal(pol_cap_from_name("CAP_SYS_CHROOT"), 18);
+        for (int cap = 0; cap < 64 && aio_cap_name(cap, name, sizeof(name)); cap++)
+                assert_int_equal(aio_cap_from_name(name, true), cap);
+        assert_string_equal(aio_cap_name(21, name, sizeof(name)), "CAP_SYS_ADMIN");
+        assert_int_equal(aio_cap_from_name("CAP_SYS_CHROOT", true), 18);
 }
 
 int main(void)

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/capabilities.h"
 #include "common/err.h"
 
 #include "policy/caps-policy.h"
@@ -354,7 +355,7 @@ static void test_docker_profile_resolution(void **state)
         assert_int_equal(p->rules[20].action, SECCOMP_RET_ERRNO | ENOSYS);
         assert_true(p->rules[22].active);  /* CAP_SYS_CHROOT is in the default set */
         assert_false(p->rules[25].active); /* CAP_SYS_PTRACE is not */
-        assert_int_equal(p->caps, pol_caps_default());
+        assert_int_equal(p->caps, aio_caps_default());
 }
 
 static void test_docker_profile_caps_and_kernel(void **state)
@@ -369,7 +370,7 @@ static void test_docker_profile_caps_and_kernel(void **state)
                 skip();
                 return;
         }
-        assert_int_equal(pol_caps_parse_list("cap_sys_admin,SYS_PTRACE", &opts.caps, &err), 0);
+        assert_int_equal(aio_caps_parse_list("cap_sys_admin,SYS_PTRACE", &opts.caps, &err), 0);
         assert_int_equal(pol_seccomp_load(docker_profile(), &opts, &p, &d, &err), 0);
         assert_false(p->rules[1].active); /* kernel 4.4 < 4.8 */
         assert_true(p->rules[17].active);
@@ -380,7 +381,7 @@ static void test_docker_profile_caps_and_kernel(void **state)
         opts.caps = 0;
         assert_int_equal(pol_seccomp_load(docker_profile(), &opts, &q, &d, &err), 0);
         assert_false(q->rules[22].active);
-        assert_int_equal(pol_caps_parse_list("CAP_NOPE", &opts.caps, &err), -EINVAL);
+        assert_int_equal(aio_caps_parse_list("CAP_NOPE", &opts.caps, &err), -EINVAL);
         assert_string_equal(err.msg, "--caps: unknown capability \"CAP_NOPE\"");
 }
 

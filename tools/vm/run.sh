@@ -98,8 +98,8 @@ build_programs() {
                 -Wmissing-prototypes -Wmissing-declarations -Wvla -Wimplicit-fallthrough
                 -Wnull-dereference -Wwrite-strings -Wundef)
         mkdir -p "$out"
-        "$cc" -std=gnu11 -O2 "${warn[@]}" -D_GNU_SOURCE -iquote runtime -iquote . -static \
-                -o "$out/cgtest" tests/vm/cgtest.c runtime/cgroup.c runtime/common/*.c
+        "$cc" -std=gnu11 -O2 "${warn[@]}" -D_GNU_SOURCE -iquote runtime -iquote . -iquote "${BUILD:-build}/gen" -static \
+                -o "$out/cgtest" tests/vm/cgtest.c runtime/cgroup.c runtime/common/*.c -lcap
 }
 
 # Copies $1 to $2 inside the stage, and the shared libraries ldd finds for it (same paths).
