@@ -48,7 +48,8 @@ static int step_seccomp(struct rt_jail *j, struct aio_err *err)
 static int step_image(struct rt_jail *j, struct aio_err *err)
 {
         const struct rt_config *c = j->cfg;
-        struct rt_store_limits lim = {.max_bytes = 64ULL << 30, .max_entries = 2000000};
+        struct rt_store_limits lim = {.max_bytes = RT_STORE_MAX_BYTES,
+                                      .max_entries = RT_STORE_MAX_ENTRIES};
         char real[PATH_MAX];
 
         if (c->rootfs_kind == RT_ROOTFS_HOST)

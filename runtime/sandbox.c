@@ -50,15 +50,14 @@ static int lock_dir(const char *dir, struct aio_err *err)
 static int make_layer_dirs(struct rt_jail *j, struct aio_err *err)
 {
         static const char *const sub[] = {"root", "lower", "upper", "work"};
-        uid_t owner = j->ids.slot >= 0 ? j->ids.base : getuid();
 
         for (size_t i = 0; i < ELEMENTSOF(sub); i++) {
                 cleanup_free char *p = aio_xasprintf("%s/%s", j->dir, sub[i]);
 
                 if (mkdir(p, 0755) < 0 && errno != EEXIST)
                         return aio_error(err, errno, "mkdir %s", p);
-                /* The writable layer belongs to jail root. */
-                if (i >= 2 && chown(p, owner, owner) < 0)
+                /* The writable layer belongs to jail root (rootless: us already). */
+                if (i >= 2 && j->ids.slot >= 0 && chown(p, j->ids.base, j->ids.base) < 0)
                         return aio_error(err, errno, "chown %s", p);
         }
         return 0;

@@ -4,6 +4,11 @@
 
 struct aio_err;
 
+/* What aio-run allows a rootfs tarball: a Debian image with Chromium and a Python data stack
+ * has about 100k entries and 2 GiB. */
+#define RT_STORE_MAX_ENTRIES 500000ULL
+#define RT_STORE_MAX_BYTES   (64ULL << 30)
+
 /* Limits applied while unpacking an untrusted tarball. */
 struct rt_store_limits {
         unsigned long long max_bytes;   /* total uncompressed file bytes */

@@ -192,3 +192,59 @@ def test_symlink_escape_tarball_refused(aio, state_dir):
         assert p.returncode == 125 and "evil" in p.stderr
     finally:
         tar.unlink()
+
+
+def tar_header(name, typeflag=b"0", size=0):
+    """One ustar header block, built by hand: a million of them cost nothing to make."""
+    h = bytearray(512)
+    h[0:len(name)] = name
+    h[100:108] = b"0000644\0"
+    h[108:116] = b"0000000\0"
+    h[116:124] = b"0000000\0"
+    h[124:136] = b"%011o\0" % size
+    h[136:148] = b"00000000000\0"
+    h[156:157] = typeflag
+    h[257:263] = b"ustar\0"
+    h[263:265] = b"00"
+    h[148:156] = b" " * 8
+    h[148:156] = b"%06o\0 " % sum(h)
+    return bytes(h)
+
+
+def test_million_entry_tarball_refused(aio, state_dir):
+    import gzip
+    tar = Path("/var/tmp") / f"aio-million-{os.getpid()}.tar.gz"
+    # a million entries that all name the same empty file: tiny on disk, endless to unpack
+    with gzip.open(tar, "wb", compresslevel=1) as f:
+        block = tar_header(b"f") * 10000
+        for _ in range(100):
+            f.write(block)
+        f.write(b"\0" * 1024)
+    name = unique("million")
+    try:
+        p = aio("--rootfs", str(tar), "--name", name, "--", "/bin/true", timeout=300)
+        assert p.returncode == 125
+        assert "entries" in p.stderr and "'f'" in p.stderr, p.stderr
+        images = state_dir / "images"
+        assert not images.exists() or [x for x in images.iterdir() if x.name != "by-file"] == []
+        assert leftovers(state_dir, name) == []
+    finally:
+        tar.unlink()
+
+
+def host_state():
+    mounts = Path("/proc/self/mountinfo").read_text()
+    procs = subprocess.run(["pgrep", "-f", "aio-leftover-marker"], capture_output=True, text=True).stdout
+    return mounts, procs
+
+
+def test_failures_leave_no_mounts_or_processes(aio, rootfs_dir):
+    before = host_state()
+    # set-up fails late (after the namespaces and mounts exist), and an exec failure
+    for args in (["--bind", "/nonexistent:/x"], ["--workdir", "/nonexistent"],
+                 ["--rootfs", str(rootfs_dir), "--workdir", "/nonexistent"]):
+        p = aio(*args, "--", "/bin/sh", "-c", "exec -a aio-leftover-marker sleep 30")
+        assert p.returncode == 125
+    p = aio("--", "/bin/sh", "-c", "(exec -a aio-leftover-marker sleep 30 &); exit 3")
+    assert p.returncode == 3
+    assert host_state() == before

@@ -48,3 +48,51 @@ def test_rootless_refuses_unmapped_user(nobody_state):
     p = as_nobody(nobody_state, "--user", "gem", "--", "/bin/true")
     assert p.returncode == 125
     assert "subordinate range" in p.stderr
+
+
+SUBUSER = "aio-rootless-test"
+SUBRANGE = (200000000, 65536)  # far above the ranges root's sandboxes use
+
+
+@pytest.fixture
+def subid_user():
+    """A throwaway system user with a subordinate uid/gid range, removed afterwards."""
+    need_root()
+    for tool in ("useradd", "userdel", "setpriv", "/usr/bin/newuidmap"):
+        if not shutil.which(tool):
+            pytest.skip(f"{tool} is needed (uidmap, passwd, util-linux)")
+    subprocess.run(["userdel", SUBUSER], capture_output=True)
+    subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                    SUBUSER], check=True)
+    uid = int(subprocess.run(["id", "-u", SUBUSER], capture_output=True, text=True).stdout)
+    gid = int(subprocess.run(["id", "-g", SUBUSER], capture_output=True, text=True).stdout)
+    line = f"{SUBUSER}:{SUBRANGE[0]}:{SUBRANGE[1]}\n"
+    saved = {f: open(f).read() if os.path.exists(f) else "" for f in ("/etc/subuid", "/etc/subgid")}
+    for f, text in saved.items():
+        with open(f, "a") as fh:
+            fh.write(line)
+    d = tempfile.mkdtemp(prefix="aio-subid-", dir="/var/tmp")
+    os.chown(d, uid, gid)
+    try:
+        yield uid, gid, d
+    finally:
+        for f, text in saved.items():
+            with open(f, "w") as fh:
+                fh.write(text)
+        subprocess.run(["userdel", SUBUSER], capture_output=True)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_rootless_with_subordinate_range(subid_user):
+    uid, gid, state = subid_user
+    p = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
+                        str(AIO_RUN), "run", "--state-dir", state, "--user", "gem", "--",
+                        "/bin/sh", "-c", "id -u; cat /proc/self/uid_map; touch /tmp/x && stat -c %u /tmp/x"],
+                       capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin", "HOME": state})
+    assert p.returncode == 0, p.stderr
+    out = p.stdout.split("\n")
+    assert out[0] == "1000"  # gem exists: ids above 0 come from the subordinate range
+    rows = [r.split() for r in out[1:3]]
+    assert rows[0] == ["0", str(uid), "1"]
+    assert rows[1] == ["1", str(SUBRANGE[0]), str(SUBRANGE[1] - 1)]
+    assert out[3] == "1000"
