@@ -26,7 +26,7 @@ LDFLAGS += -pie -Wl,-z,relro,-z,now,-z,noexecstack -Wl,--as-needed $(SANLD)
 LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lseccomp -lcap -ljansson -larchive)
 
 COMMON_SRC := $(wildcard runtime/common/*.c)
-RT_SRC     := $(filter-out runtime/main.c,$(wildcard runtime/*.c))
+RT_SRC     := $(filter-out runtime/main.c runtime/unpack-main.c,$(wildcard runtime/*.c))
 POL_SRC    := $(filter-out policy/main.c,$(wildcard policy/*.c))
 UNIT_SRC   := $(wildcard tests/unit/test-*.c)
 PROBE_SRC  := $(wildcard tests/security/probes/*.c)
@@ -37,7 +37,7 @@ POLICY_DATA := $(GEN)/policy-data.h
 COMMON_LIB := $(BUILD)/lib/libaiocommon.a
 RT_LIB     := $(BUILD)/lib/libaiort.a
 POL_LIB    := $(BUILD)/lib/libaiopolicy.a
-BINS       := $(BUILD)/bin/aio-run $(if $(wildcard policy/main.c),$(BUILD)/bin/aio-policy)
+BINS       := $(BUILD)/bin/aio-run $(BUILD)/bin/aio-unpack $(if $(wildcard policy/main.c),$(BUILD)/bin/aio-policy)
 UNITS      := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 PROBES     := $(patsubst tests/security/probes/%.c,$(BUILD)/probes/%,$(PROBE_SRC))
 BPFS       := $(if $(wildcard policy/main.c),$(patsubst policy/profiles/%.json,$(BUILD)/policy/%.bpf,$(PROFILES)))
@@ -47,7 +47,7 @@ BPFS       := $(if $(wildcard policy/main.c),$(patsubst policy/profiles/%.json,$
 all: $(BINS) $(BPFS)
 
 help:
-	@echo 'make            build aio-run, aio-policy and the compiled seccomp profiles'
+	@echo 'make            build aio-run, aio-unpack, aio-policy and the compiled seccomp profiles'
 	@echo 'make deps       apt-install what building, running and testing need (idempotent)'
 	@echo 'make run        start a sandbox with a shell (rootfs: host)'
 	@echo 'make test       unit, integration and security tests (installs what is missing)'
@@ -80,6 +80,12 @@ $(POL_LIB): $(call obj,$(POL_SRC))
 	@rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/bin/aio-run: $(call obj,runtime/main.c) $(RT_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
+# aio-unpack: the only binary that loads libarchive (aio-run runs it when a tarball is not in the
+# store yet). aio-run must not pull store.o from the library (tests/integration/test_unpack.py).
+$(BUILD)/bin/aio-unpack: $(call obj,runtime/unpack-main.c) $(RT_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
@@ -120,7 +126,7 @@ vm: all
 	@tools/vm/run.sh
 
 bench: deps all
-	@tools/bench/run.sh
+	@BUILD=$(BUILD) tools/bench/run.sh
 
 run: deps
 	@$(MAKE) --no-print-directory all

@@ -45,17 +45,25 @@ static int step_seccomp(struct rt_jail *j, struct aio_err *err)
         return path ? rt_seccomp_read(path, &j->bpf, err) : 0;
 }
 
+/* A tarball is looked up in the store here; only a miss runs aio-unpack, the one binary that
+ * loads libarchive. Its errors, naming the entry, are on stderr already. */
 static int step_image(struct rt_jail *j, struct aio_err *err)
 {
         const struct rt_config *c = j->cfg;
-        struct rt_store_limits lim = {.max_bytes = RT_STORE_MAX_BYTES,
-                                      .max_entries = RT_STORE_MAX_ENTRIES};
         char real[PATH_MAX];
+        int r;
 
         if (c->rootfs_kind == RT_ROOTFS_HOST)
                 return 0;
-        if (c->rootfs_kind == RT_ROOTFS_TAR)
-                return rt_store_unpack(c->state_dir, c->rootfs, &lim, &j->image, err);
+        if (c->rootfs_kind == RT_ROOTFS_TAR) {
+                r = rt_store_lookup(c->state_dir, c->rootfs, &j->image, err);
+                if (r > 0)
+                        log_debug("rootfs: %s found in the store: %s", c->rootfs, j->image);
+                if (r != 0)
+                        return r < 0 ? r : 0;
+                log_debug("rootfs: %s is not in the store: unpacking with aio-unpack", c->rootfs);
+                return rt_store_helper_run(c->state_dir, c->rootfs, j->sync_sig, &j->image, err);
+        }
         if (!realpath(c->rootfs, real))
                 return aio_error(err, errno, "--rootfs %s", c->rootfs);
         j->image = aio_xstrdup(real);

@@ -2,8 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stdbool.h>
@@ -16,6 +14,7 @@
 
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/exe.h"
 #include "common/fd.h"
 #include "common/fileio.h"
 #include "common/sha256.h"
@@ -39,13 +38,10 @@ static bool is_name(const char *s)
 
 static char *exe_dir(void)
 {
-        char exe[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        struct aio_err ignored;
+        char *dir = NULL;
 
-        if (n <= 0)
-                return NULL;
-        exe[n] = '\0';
-        return aio_xstrdup(dirname(exe));
+        return aio_exe_dir(&dir, &ignored) < 0 ? NULL : dir;
 }
 
 static char *find_profile(const char *name)

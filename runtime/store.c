@@ -26,6 +26,11 @@
  * root. On the host, nothing may follow symlinks in the tree (consumers open paths below a
  * rootfs with aio_open_in_root()); the extractor itself never does (SECURE_SYMLINKS, and hard
  * link targets must not pass through a symlink).
+ *
+ * Files: store-name.c (entry name and link checks), store-cache.c (the by-file cache, meta and
+ * rt_store_lookup()) and this one, the unpack proper: the only one using libarchive. aio-run
+ * does not link it: it calls rt_store_lookup() and, on a miss, runs aio-unpack (unpack-main.c),
+ * so libarchive and the libraries it loads (libxml2, ICU, libstdc++...) cost nothing at start-up.
  */
 #include "store.h"
 
@@ -55,13 +60,12 @@
 #include "common/sha256.h"
 #include "common/xalloc.h"
 
-#define STORE_BUF_SIZE   (1u << 20)
-#define STORE_FEED_SIZE  (1u << 18)
-#define STORE_SOCK_BUF   (8 << 20)
-#define STORE_QUOTE_MAX  160
-#define STORE_STALE_SECS 60
-#define STORE_KEY_MAX    96         /* "<dev>-<ino>-<size>-<mtime_ns>": 4 x 20 digits */
-#define STORE_TICK_NS    100000000L /* progress: at most 10 updates a second */
+#include "store-internal.h"
+
+#define STORE_BUF_SIZE  (1u << 20)
+#define STORE_FEED_SIZE (1u << 18)
+#define STORE_SOCK_BUF  (8 << 20)
+#define STORE_TICK_NS   100000000L /* progress: at most 10 updates a second */
 
 /* Extraction keeps owners only as root (numeric ids: no lookups in the host's user database).
  * No ARCHIVE_EXTRACT_FFLAGS: an immutable or append-only file would make the store undeletable. */
@@ -102,130 +106,6 @@ struct store_unpack {
         struct timespec last_tick;
 };
 
-/* ---- names ------------------------------------------------------------------------------- */
-
-/* Copies s for an error message: control bytes escaped, long names cut. */
-static const char *store_quote(const char *s, char *buf, size_t size)
-{
-        size_t o = 0;
-
-        for (; *s && o + 8 < size; s++) {
-                unsigned char ch = (unsigned char)*s;
-
-                if (ch < 0x20 || ch == 0x7f)
-                        o += (size_t)snprintf(buf + o, size - o, "\\x%02x", ch);
-                else
-                        buf[o++] = (char)ch;
-        }
-        if (*s)
-                o += (size_t)snprintf(buf + o, size - o, "...");
-        buf[o] = '\0';
-        return buf;
-}
-
-/* Next '/'-separated component of *p, skipping empty ones; returns its length, 0 at the end. */
-static size_t next_component(const char **p, const char **ret)
-{
-        const char *s = *p;
-        size_t n;
-
-        while (*s == '/')
-                s++;
-        n = strcspn(s, "/");
-        *ret = s;
-        *p = s + n;
-        return n;
-}
-
-static bool is_dot(const char *c, size_t n)
-{
-        return n == 1 && c[0] == '.';
-}
-
-static bool is_dotdot(const char *c, size_t n)
-{
-        return n == 2 && c[0] == '.' && c[1] == '.';
-}
-
-/* "./" prefixes and "." components are ignored, so ".", "./" and "" after them name the root
- * itself (tar -C dir . writes such an entry): accepted, the caller checks it is a directory. */
-int rt_store_check_name(const char *name, struct aio_err *err)
-{
-        const char *p = name, *c;
-        size_t n;
-
-        if (!name || !name[0])
-                return aio_error_msg(err, EINVAL, "empty name");
-        if (name[0] == '/')
-                return aio_error_msg(err, EINVAL, "absolute path");
-        if (strnlen(name, PATH_MAX) >= PATH_MAX)
-                return aio_error_msg(err, EINVAL, "name longer than %d bytes", PATH_MAX - 1);
-        while ((n = next_component(&p, &c)) > 0) {
-                if (is_dotdot(c, n))
-                        return aio_error_msg(err, EINVAL, "path escapes the root ('..' component)");
-                if (n > NAME_MAX)
-                        return aio_error_msg(err, EINVAL, "path component longer than %d bytes",
-                                             NAME_MAX);
-        }
-        return 0;
-}
-
-static bool name_is_root(const char *name)
-{
-        const char *c;
-        size_t n;
-
-        /* "", ".", "./", "././" ... but not ".hidden" */
-        while ((n = next_component(&name, &c)) > 0)
-                if (!is_dot(c, n))
-                        return false;
-        return true;
-}
-
-/* Number of directories above entry `name` (a checked name). */
-static size_t dir_depth(const char *name)
-{
-        const char *c;
-        size_t n, depth = 0;
-
-        while ((n = next_component(&name, &c)) > 0)
-                if (!is_dot(c, n))
-                        depth++;
-        return depth > 0 ? depth - 1 : 0;
-}
-
-int rt_store_check_link(const char *name, const char *target, struct aio_err *err)
-{
-        char q[STORE_QUOTE_MAX];
-        const char *p = target, *c;
-        size_t n, depth;
-        int r;
-
-        r = rt_store_check_name(name, err);
-        if (r < 0)
-                return r;
-        if (!target || !target[0])
-                return aio_error_msg(err, EINVAL, "empty symlink target");
-        if (strnlen(target, PATH_MAX) >= PATH_MAX)
-                return aio_error_msg(err, EINVAL, "symlink target longer than %d bytes",
-                                     PATH_MAX - 1);
-        /* An absolute target starts at the root; the lexical walk never treats "/.." as "/". */
-        depth = target[0] == '/' ? 0 : dir_depth(name);
-        while ((n = next_component(&p, &c)) > 0) {
-                if (is_dot(c, n))
-                        continue;
-                if (!is_dotdot(c, n)) {
-                        depth++;
-                        continue;
-                }
-                if (depth == 0)
-                        return aio_error_msg(err, EINVAL, "symlink target '%s' escapes the root",
-                                             store_quote(target, q, sizeof(q)));
-                depth--;
-        }
-        return 0;
-}
-
 /* ---- per-entry checks (child) -------------------------------------------------------------- */
 
 static const char *refused_type(mode_t type)
@@ -254,14 +134,14 @@ static int check_kind(struct archive_entry *e, const char *name, struct aio_err 
         mode_t type = archive_entry_filetype(e), mode = archive_entry_mode(e);
         char q[STORE_QUOTE_MAX];
 
-        if (name_is_root(name) && (link || type != AE_IFDIR))
+        if (rt_store_name_is_root(name) && (link || type != AE_IFDIR))
                 return aio_error_msg(err, EINVAL, "the root must be a directory");
         /* A hard link's type and mode are its target's, already checked (or refused). */
         if (link) {
                 if (rt_store_check_name(link, err) < 0)
                         return aio_error_prefix(err, "hard link target '%s'",
-                                                store_quote(link, q, sizeof(q)));
-                if (name_is_root(link))
+                                                rt_store_quote(link, q, sizeof(q)));
+                if (rt_store_name_is_root(link))
                         return aio_error_msg(err, EINVAL, "hard link to the root");
                 return 0;
         }
@@ -304,10 +184,10 @@ static int check_entry(struct store_unpack *u, struct archive_entry *e, struct a
         if (!name)
                 return aio_error_msg(err, EINVAL, "entry %llu (after '%s') has no name",
                                      u->entries + 1, u->prev);
-        store_quote(name, u->prev, sizeof(u->prev));
+        rt_store_quote(name, u->prev, sizeof(u->prev));
         if (rt_store_check_name(name, err) < 0 || check_kind(e, name, err) < 0 ||
             check_limits(u, e, err) < 0)
-                return aio_error_prefix(err, "entry '%s'", store_quote(name, q, sizeof(q)));
+                return aio_error_prefix(err, "entry '%s'", rt_store_quote(name, q, sizeof(q)));
         return 0;
 }
 
@@ -362,7 +242,7 @@ static int entry_fail(struct archive *a, const char *name, struct aio_err *err)
 {
         char q[STORE_QUOTE_MAX], what[STORE_QUOTE_MAX + 16];
 
-        (void)snprintf(what, sizeof(what), "entry '%s'", store_quote(name, q, sizeof(q)));
+        (void)snprintf(what, sizeof(what), "entry '%s'", rt_store_quote(name, q, sizeof(q)));
         return archive_fail(a, what, err);
 }
 
@@ -405,7 +285,7 @@ static int extract_entry(struct store_unpack *u, struct archive *in, struct arch
         }
         if (archive_write_finish_entry(out) != ARCHIVE_OK)
                 return entry_fail(out, name, err);
-        if (name_is_root(name) && archive_entry_mtime_is_set(e)) {
+        if (rt_store_name_is_root(name) && archive_entry_mtime_is_set(e)) {
                 u->root_times[0] = (struct timespec){.tv_nsec = UTIME_OMIT};
                 u->root_times[1] =
                         (struct timespec){archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
@@ -538,7 +418,7 @@ static int store_child_run(const struct store_ctx *c, struct store_result *res, 
         if (r < 0)
                 return r;
         u.tty = isatty(STDERR_FILENO) == 1;
-        u.label = store_quote(base_name(c->tarball), label, sizeof(label));
+        u.label = rt_store_quote(base_name(c->tarball), label, sizeof(label));
         r = store_extract(&u, err);
         store_progress(&u, true);
         if (r < 0)
@@ -768,108 +648,6 @@ out_pipe:
         return r;
 }
 
-static bool is_hex_digest(const char *s)
-{
-        size_t i;
-
-        for (i = 0; i < AIO_SHA256_HEX - 1; i++)
-                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-                        return false;
-        return s[i] == '\0';
-}
-
-static bool store_has_rootfs(int images_fd, const char *hex)
-{
-        char path[AIO_SHA256_HEX + 8];
-        struct stat st;
-
-        (void)snprintf(path, sizeof(path), "%s/rootfs", hex);
-        return fstatat(images_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
-}
-
-static void store_file_key(const struct stat *st, char *buf, size_t size)
-{
-        (void)snprintf(buf, size, "%llu-%llu-%lld-%lld", (unsigned long long)st->st_dev,
-                       (unsigned long long)st->st_ino, (long long)st->st_size,
-                       (long long)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec);
-}
-
-static int store_cache_get(int images_fd, const char *key, char hex[AIO_SHA256_HEX])
-{
-        char path[128], buf[AIO_SHA256_HEX + 1];
-        ssize_t n;
-
-        (void)snprintf(path, sizeof(path), "by-file/%s", key);
-        n = readlinkat(images_fd, path, buf, sizeof(buf));
-        if (n != AIO_SHA256_HEX - 1)
-                return -ENOENT;
-        buf[n] = '\0';
-        if (!is_hex_digest(buf) || !store_has_rootfs(images_fd, buf))
-                return -ENOENT;
-        memcpy(hex, buf, AIO_SHA256_HEX);
-        return 0;
-}
-
-/* Best effort: a missing cache entry only costs a re-hash. Replaced atomically. */
-static void store_cache_put(int images_fd, const char *key, const char *hex)
-{
-        char tmp[160], path[128];
-
-        (void)snprintf(path, sizeof(path), "by-file/%s", key);
-        (void)snprintf(tmp, sizeof(tmp), "by-file/.new-%d-%s", (int)getpid(), key);
-        if (mkdirat(images_fd, "by-file", 0755) < 0 && errno != EEXIST)
-                return;
-        (void)unlinkat(images_fd, tmp, 0);
-        if (symlinkat(hex, images_fd, tmp) < 0)
-                return;
-        if (renameat(images_fd, tmp, images_fd, path) < 0) {
-                log_debug("store: cache %s: %s", path, strerror(errno));
-                (void)unlinkat(images_fd, tmp, 0);
-        }
-}
-
-/* Removes temporary directories whose owner died: not locked now, and old enough (by mtime,
- * which only changes while the owner sets the directory up) to have been locked if alive. */
-static void store_sweep(int images_fd)
-{
-        int dup = fcntl(images_fd, F_DUPFD_CLOEXEC, 3);
-        cleanup_dir DIR *d = dup >= 0 ? fdopendir(dup) : NULL;
-        time_t now = time(NULL);
-        struct dirent *de;
-
-        if (!d) {
-                if (dup >= 0)
-                        (void)close(dup);
-                return;
-        }
-        while ((de = readdir(d))) {
-                cleanup_close int fd = -1;
-                struct aio_err ignored;
-                struct stat st;
-
-                if (strncmp(de->d_name, ".tmp-", 5) != 0)
-                        continue;
-                fd = openat(images_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (fd < 0 || fstat(fd, &st) < 0 || now - st.st_mtime < STORE_STALE_SECS)
-                        continue;
-                if (flock(fd, LOCK_EX | LOCK_NB) == 0 &&
-                    aio_rm_rf(images_fd, de->d_name, &ignored) < 0)
-                        log_debug("store: remove %s: %s", de->d_name, ignored.msg);
-        }
-}
-
-static int store_write_meta(const struct store_ctx *c, const char *hex,
-                            const struct store_result *res, struct aio_err *err)
-{
-        cleanup_free char *src = realpath(c->tarball, NULL);
-        cleanup_free char *meta = NULL;
-
-        meta = aio_xasprintf("source=%s\nsize=%lld\nsha256=%s\nentries=%llu\nbytes=%llu\n",
-                             src ? src : c->tarball, (long long)c->st.st_size, hex, res->entries,
-                             res->bytes);
-        return aio_write_file(c->tmp_fd, "meta", meta, strlen(meta), 0644, err);
-}
-
 /* Renames the finished temporary directory to its content address. Losing the race to a
  * concurrent unpack of the same content is success: theirs is used, ours discarded. */
 static int store_commit(int images_fd, const char *tmp_name, const char *hex, struct aio_err *err)
@@ -881,7 +659,7 @@ static int store_commit(int images_fd, const char *tmp_name, const char *hex, st
         if (errno != ENOTEMPTY && errno != EEXIST)
                 return aio_error(err, errno, "rename %s to %s", tmp_name, hex);
         (void)aio_rm_rf(images_fd, tmp_name, &ignored);
-        if (!store_has_rootfs(images_fd, hex))
+        if (!rt_store_has_rootfs(images_fd, hex))
                 return aio_error_msg(err, EEXIST, "store entry %s has no rootfs: remove it", hex);
         return 0;
 }
@@ -899,8 +677,8 @@ static int store_unpack_tmp(const struct store_ctx *c, char hex[AIO_SHA256_HEX],
                             struct aio_err *err)
 {
         struct store_result res = {.err = {0}};
+        struct rt_store_meta meta;
         struct stat after;
-        char key[STORE_KEY_MAX];
         int r;
 
         if (mkdirat(c->tmp_fd, "rootfs", 0755) < 0)
@@ -908,7 +686,11 @@ static int store_unpack_tmp(const struct store_ctx *c, char hex[AIO_SHA256_HEX],
         r = store_run_child(c, &res, hex, err);
         if (r < 0)
                 return r;
-        r = store_write_meta(c, hex, &res, err);
+        meta = (struct rt_store_meta){.tarball = c->tarball,
+                                      .size = (long long)c->st.st_size,
+                                      .entries = res.entries,
+                                      .bytes = res.bytes};
+        r = rt_store_meta_write(c->tmp_fd, hex, &meta, err);
         if (r < 0)
                 return r;
         if (fchmod(c->tmp_fd, 0755) < 0)
@@ -917,10 +699,8 @@ static int store_unpack_tmp(const struct store_ctx *c, char hex[AIO_SHA256_HEX],
         if (r < 0)
                 return r;
         /* Cache only what we hashed: the file did not change while we read it. */
-        if (S_ISREG(c->st.st_mode) && fstat(c->tar_fd, &after) == 0 && same_file(&c->st, &after)) {
-                store_file_key(&c->st, key, sizeof(key));
-                store_cache_put(c->images_fd, key, hex);
-        }
+        if (S_ISREG(c->st.st_mode) && fstat(c->tar_fd, &after) == 0 && same_file(&c->st, &after))
+                rt_store_cache_put(c->images_fd, &c->st, hex);
         return 0;
 }
 
@@ -931,7 +711,7 @@ static int store_unpack_new(struct store_ctx *c, char hex[AIO_SHA256_HEX], struc
         struct aio_err ignored;
         int r;
 
-        store_sweep(c->images_fd);
+        rt_store_sweep(c->images_fd);
         if (!mkdtemp(tmp_path))
                 return aio_error(err, errno, "mkdtemp %s", tmp_path);
         c->tmp_path = tmp_path;
@@ -947,24 +727,12 @@ static int store_unpack_new(struct store_ctx *c, char hex[AIO_SHA256_HEX], struc
         return r;
 }
 
-static int store_open_images(const char *images, struct aio_err *err)
-{
-        int fd = open(images, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-        if (fd >= 0 || errno != ENOENT)
-                return fd >= 0 ? fd : aio_error(err, errno, "open %s", images);
-        if (aio_mkdir_p(images, 0755, err) < 0)
-                return -err->code;
-        fd = open(images, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        return fd >= 0 ? fd : aio_error(err, errno, "open %s", images);
-}
-
 int rt_store_unpack(const char *state_dir, const char *tarball, const struct rt_store_limits *lim,
                     char **ret_dir, struct aio_err *err)
 {
         cleanup_free char *images = aio_xasprintf("%s/images", state_dir);
         cleanup_close int images_fd = -1, tar_fd = -1;
-        char hex[AIO_SHA256_HEX], key[STORE_KEY_MAX];
+        char hex[AIO_SHA256_HEX];
         struct store_ctx c = {.images = images, .tarball = tarball, .lim = lim, .in_fd = -1};
 
         tar_fd = open(tarball, O_RDONLY | O_NOCTTY | O_CLOEXEC);
@@ -974,13 +742,13 @@ int rt_store_unpack(const char *state_dir, const char *tarball, const struct rt_
                 return aio_error(err, errno, "stat %s", tarball);
         if (S_ISDIR(c.st.st_mode))
                 return aio_error_msg(err, EISDIR, "%s is a directory, not a tarball", tarball);
-        images_fd = store_open_images(images, err);
+        images_fd = rt_store_images_open(images, true, err);
         if (images_fd < 0)
                 return aio_error_prefix(err, "store");
         c.images_fd = images_fd;
         c.tar_fd = tar_fd;
-        store_file_key(&c.st, key, sizeof(key));
-        if (!S_ISREG(c.st.st_mode) || store_cache_get(images_fd, key, hex) < 0) {
+        /* The fast path of rt_store_lookup(): a tarball unpacked before is not even read. */
+        if (rt_store_cache_get(images_fd, &c.st, hex) < 0) {
                 if (store_unpack_new(&c, hex, err) < 0)
                         return aio_error_prefix(err, "%s", tarball);
         }

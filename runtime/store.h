@@ -25,6 +25,23 @@ struct rt_store_limits {
 int rt_store_unpack(const char *state_dir, const char *tarball, const struct rt_store_limits *lim,
                     char **ret_dir, struct aio_err *err);
 
+/* The fast path of rt_store_unpack(), without hashing or libarchive: when tarball (a regular
+ * file) was unpacked before and is unchanged (same device, inode, size and mtime), returns 1 and
+ * its unpacked root in ret_dir (malloc'ed). Returns 0 when it is not in the store (the caller
+ * unpacks it), -errno when tarball cannot be opened or is a directory. */
+int rt_store_lookup(const char *state_dir, const char *tarball, char **ret_dir,
+                    struct aio_err *err);
+
+/* What aio-run does when rt_store_lookup() misses: runs aio-unpack, installed next to the
+ * running binary, as `aio-unpack [-v] --state-dir state_dir -- tarball`, which calls
+ * rt_store_unpack() with the RT_STORE_MAX_* limits (only that program loads libarchive). Its
+ * stdin is /dev/null, its stderr ours (progress, and errors naming the entry), its stdout the
+ * unpacked root, returned in ret_dir (malloc'ed). TERM, INT, HUP and QUIT read from sigfd (a
+ * signalfd, or -1) while it runs are passed on to it. On failure err only says that the helper
+ * failed: the helper printed why. */
+int rt_store_helper_run(const char *state_dir, const char *tarball, int sigfd, char **ret_dir,
+                        struct aio_err *err);
+
 /* Entry name check used by the unpacker (exposed for unit tests and fuzzing): returns 0 when
  * name is a safe relative path (after stripping a leading "./"), -EINVAL otherwise. */
 int rt_store_check_name(const char *name, struct aio_err *err);

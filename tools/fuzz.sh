@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 secs=${AIO_FUZZ_SECONDS:-20}
 out=build/fuzz
 mkdir -p "$out"
-mapfile -t libsrc < <(find policy runtime runtime/common -maxdepth 1 -name '*.c' ! -name main.c | sort)
+mapfile -t libsrc < <(find policy runtime runtime/common -maxdepth 1 -name '*.c' ! -name main.c ! -name '*-main.c' | sort)
 flags=(-g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -iquote runtime -iquote . -iquote build/gen)
 libs=(-lseccomp -lcap -ljansson -larchive)
 status=0
