@@ -170,6 +170,18 @@ static int step_network(struct rt_jail *j, struct aio_err *err)
         return 0;
 }
 
+static int step_cgroup_wait(struct rt_jail *j, struct aio_err *err)
+{
+        struct rt_sync_msg m;
+
+        if (rt_sync_recv(j->sync_child, &m, NULL, err) < 0)
+                return -err->code;
+        if (m.type != RT_SYNC_CGROUP)
+                return aio_error_msg(err, EPROTO, "unexpected message %u from the launcher",
+                                     m.type);
+        return 0;
+}
+
 static int step_cgroupns(struct rt_jail *j, struct aio_err *err)
 {
         (void)j;
@@ -191,6 +203,7 @@ static const struct rt_step rt_child_steps[] = {
         { "pivot-root",  step_pivot },       /* old root detached */
         { "hostname",    step_hostname },
         { "network",     step_network },
+        { "cgroup-wait", step_cgroup_wait }, /* in its cgroup before anything runs */
         { "cgroup-ns",   step_cgroupns },
 };
 /* clang-format on */

@@ -133,11 +133,16 @@ static int step_maps(struct rt_jail *j, struct aio_err *err)
         return rt_userns_write_maps(j->pid, &j->ids, err);
 }
 
+/* On cgroup v1 moving a process takes a global lock whose first write can wait for an RCU
+ * grace period (8-20 ms here), so the jail builds its mounts meanwhile: it only waits for this
+ * message before it enters its cgroup namespace and starts anything. */
 static int step_cgroup_join(struct rt_jail *j, struct aio_err *err)
 {
-        if (!j->cg || rt_cgroup_fd(j->cg) >= 0)
-                return 0;
-        return rt_cgroup_add_pid(j->cg, j->pid, err);
+        struct rt_sync_msg m = {.type = RT_SYNC_CGROUP};
+
+        if (j->cg && rt_cgroup_fd(j->cg) < 0 && rt_cgroup_add_pid(j->cg, j->pid, err) < 0)
+                return -err->code;
+        return rt_sync_send(j->sync_parent, &m, -1, err);
 }
 
 static int step_go(struct rt_jail *j, struct aio_err *err)
@@ -237,8 +242,8 @@ static const struct rt_step rt_parent_steps[] = {
         { "cgroup",      step_cgroup },
         { "clone",       step_clone },       /* user, mount, pid, uts, ipc, net namespaces */
         { "user-ns",     step_maps },
-        { "cgroup-join", step_cgroup_join }, /* v1: before the child enters its cgroup ns */
-        { "go",          step_go },          /* with the idmapped tree */
+        { "go",          step_go },          /* with the idmapped tree: the jail mounts... */
+        { "cgroup-join", step_cgroup_join }, /* ...while v1 moves it; it waits before its cgroup ns */
         { "jail",        step_ready },       /* the child's steps, reported back */
 };
 /* clang-format on */
@@ -321,7 +326,9 @@ static void cleanup(struct rt_jail *j)
         }
         if (j->cg && rt_cgroup_destroy(j->cg, &err) < 0)
                 log_warn("cgroup: %s", err.msg);
+        log_debug("cgroup removed");
         rt_sandbox_remove(j);
+        log_debug("sandbox removed");
         rt_idrange_release(&j->ids);
         rt_bpf_free(&j->bpf);
         closep(&j->sync_parent);
@@ -378,6 +385,7 @@ int rt_jail_run(const struct rt_config *cfg, struct aio_err *err)
                 cleanup(&j);
                 return RT_EXIT_LAUNCHER;
         }
+        log_debug("command exited");
         report_limits(&j, &code);
         cleanup(&j);
         return code;

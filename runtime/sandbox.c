@@ -3,6 +3,7 @@
  * sandbox whose launcher was killed from a running one. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -68,23 +69,28 @@ int rt_sandbox_create(struct rt_jail *j, struct aio_err *err)
         const struct rt_config *c = j->cfg;
         cleanup_free char *base = aio_xasprintf("%s/sandboxes", c->state_dir);
         struct aio_err ignored;
+        bool existed;
 
         j->id = c->name ? aio_xstrdup(c->name) : random_id();
         if (aio_mkdir_p(base, 0711, err) < 0)
                 return aio_error_prefix(err, "state dir");
         j->dir = aio_xasprintf("%s/%s", base, j->id);
         j->root_path = aio_xasprintf("%s/root", j->dir);
-        if (mkdir(j->dir, 0711) < 0 && errno != EEXIST)
+        if (mkdir(j->dir, 0711) == 0)
+                existed = false;
+        else if (errno == EEXIST)
+                existed = true;
+        else
                 return aio_error(err, errno, "mkdir %s", j->dir);
         j->lock_fd = lock_dir(j->dir, err);
         if (j->lock_fd < 0)
                 return -err->code;
-        /* A sandbox of the same name whose launcher died: its leftovers go first. */
-        (void)rt_cgroup_remove_stale(j->id, &ignored);
-        {
+        if (existed) {
+                /* A sandbox of the same name whose launcher died: its leftovers go first. */
                 cleanup_free char *upper = aio_xasprintf("%s/upper", j->dir);
                 cleanup_free char *work = aio_xasprintf("%s/work", j->dir);
 
+                (void)rt_cgroup_remove_stale(j->id, &ignored);
                 if (!c->keep &&
                     (aio_rm_rf(AT_FDCWD, upper, err) < 0 || aio_rm_rf(AT_FDCWD, work, err) < 0))
                         return -err->code;

@@ -12,6 +12,7 @@ enum rt_sync_type {
         RT_SYNC_ERROR,     /* jail: set-up failed; err says which step and why */
         RT_SYNC_EXEC_FAIL, /* command could not be executed; value = exit code (126/127) */
         RT_SYNC_NOTIFY,    /* command: fd = seccomp listener (--seccomp-log) */
+        RT_SYNC_CGROUP,    /* parent: the jail is in its cgroup (sent after GO, see jail.c) */
         _RT_SYNC_TYPE_MAX,
 };
 

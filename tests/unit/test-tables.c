@@ -78,6 +78,10 @@ static void test_child_step_order(void **state)
         assert_true(index_of(s, n, "mounts") < index_of(s, n, "pivot-root"));
         assert_true(index_of(s, n, "user-mounts") < index_of(s, n, "pivot-root"));
         assert_true(index_of(s, n, "pivot-root") < index_of(s, n, "cgroup-ns"));
+        /* nothing of the jail's starts before it is in its cgroup: the wait is the last step
+         * but the cgroup namespace, and init (which forks the command) comes after both */
+        assert_int_equal(index_of(s, n, "cgroup-wait"), (int)n - 2);
+        assert_int_equal(index_of(s, n, "cgroup-ns"), (int)n - 1);
 }
 
 static void test_parent_step_order(void **state)
@@ -90,7 +94,8 @@ static void test_parent_step_order(void **state)
         assert_true(index_of(s, n, "cgroup") < index_of(s, n, "clone"));
         assert_true(index_of(s, n, "clone") < index_of(s, n, "user-ns"));
         assert_true(index_of(s, n, "user-ns") < index_of(s, n, "go"));
-        assert_true(index_of(s, n, "cgroup-join") < index_of(s, n, "go"));
+        assert_true(index_of(s, n, "go") < index_of(s, n, "cgroup-join"));
+        assert_true(index_of(s, n, "cgroup-join") < index_of(s, n, "jail"));
 }
 
 /* Every remount row follows a bind row for the same path (mask-after-bind). */
