@@ -669,8 +669,12 @@ int rt_cgroup_kill(struct rt_cgroup *cg, struct aio_err *err)
                         return aio_error_prefix(err, "cgroup %s", cg->name);
                 return cg_wait_empty(cg, err);
         }
-        /* v1: frozen tasks cannot fork away from the signals; they die once thawed.
-         */
+        /* v1: an empty group stays empty (nothing outside moves tasks into it), so there is
+         * nothing to freeze: the common case when the jail's pid namespace already ended. */
+        r = cg_scan(cg, false, err);
+        if (r <= 0)
+                return r;
+        /* Frozen tasks cannot fork away from the signals; they die once thawed. */
         r = v1_freezer_set(cg, "FROZEN", err);
         if (r >= 0)
                 r = cg_scan(cg, true, err);

@@ -60,17 +60,16 @@ static int step_propagation(struct rt_jail *j, struct aio_err *err)
 
 static int mount_image(struct rt_jail *j, struct aio_err *err)
 {
-        cleanup_free char *lower = aio_xasprintf("%s/lower", j->dir);
         cleanup_free char *upper = aio_xasprintf("%s/upper", j->dir);
         cleanup_free char *work = aio_xasprintf("%s/work", j->dir);
 
         const char *lowerdir = j->image;
 
         if (j->tree_fd >= 0) {
-                if (rt_rootfs_attach(j->tree_fd, lower, err) < 0)
+                if (rt_rootfs_attach(j->tree_fd, j->lower_path, err) < 0)
                         return -err->code;
                 closep(&j->tree_fd);
-                lowerdir = lower;
+                lowerdir = j->lower_path;
         }
         return rt_rootfs_overlay(j->root_path, lowerdir, upper, work, err);
 }

@@ -13,11 +13,14 @@ struct aio_err;
 /* One sandbox being built and run. Owned by rt_jail_run(); the jail child gets a copy. */
 struct rt_jail {
         const struct rt_config *cfg;
-        char *id;        /* sandbox name */
-        char *dir;       /* <state>/sandboxes/<id> */
-        char *root_path; /* <dir>/root: mount point of the new root (inside the jail only) */
-        char *image;     /* image directory (DIR or unpacked tarball); NULL for host */
-        int lock_fd;     /* flock on <dir>/lock: held while the sandbox lives */
+        char *id;  /* sandbox name */
+        char *dir; /* <state>/sandboxes/<id> */
+        /* <state>/mnt/{root,lower}: mount points of the new root and of the idmapped image.
+         * Every sandbox mounts there, each in its own mount namespace, so they are shared. */
+        char *root_path;
+        char *lower_path;
+        char *image; /* image directory (DIR or unpacked tarball); NULL for host */
+        int lock_fd; /* flock on <dir>/lock: held while the sandbox lives */
         struct rt_idrange ids;
         struct rt_cgroup *cg;
         struct rt_bpf bpf;

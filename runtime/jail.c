@@ -139,10 +139,19 @@ static int step_maps(struct rt_jail *j, struct aio_err *err)
 static int step_cgroup_join(struct rt_jail *j, struct aio_err *err)
 {
         struct rt_sync_msg m = {.type = RT_SYNC_CGROUP};
+        struct aio_err send_err = {0};
+        int r;
 
         if (j->cg && rt_cgroup_fd(j->cg) < 0 && rt_cgroup_add_pid(j->cg, j->pid, err) < 0)
                 return -err->code;
-        return rt_sync_send(j->sync_parent, &m, -1, err);
+        r = rt_sync_send(j->sync_parent, &m, -1, &send_err);
+        /* A jail whose set-up already failed is gone: its error is in the socket, for the
+         * next step to report. */
+        if (r == -EPIPE)
+                return 0;
+        if (r < 0)
+                *err = send_err;
+        return r;
 }
 
 static int step_go(struct rt_jail *j, struct aio_err *err)
@@ -342,6 +351,7 @@ static void cleanup(struct rt_jail *j)
         free(j->id);
         free(j->dir);
         free(j->root_path);
+        free(j->lower_path);
         free(j->image);
 }
 

@@ -50,7 +50,7 @@ static int lock_dir(const char *dir, struct aio_err *err)
 
 static int make_layer_dirs(struct rt_jail *j, struct aio_err *err)
 {
-        static const char *const sub[] = {"root", "lower", "upper", "work"};
+        static const char *const sub[] = {"upper", "work"};
 
         for (size_t i = 0; i < ELEMENTSOF(sub); i++) {
                 cleanup_free char *p = aio_xasprintf("%s/%s", j->dir, sub[i]);
@@ -58,9 +58,22 @@ static int make_layer_dirs(struct rt_jail *j, struct aio_err *err)
                 if (mkdir(p, 0755) < 0 && errno != EEXIST)
                         return aio_error(err, errno, "mkdir %s", p);
                 /* The writable layer belongs to jail root (rootless: us already). */
-                if (i >= 2 && j->ids.slot >= 0 && chown(p, j->ids.base, j->ids.base) < 0)
+                if (j->ids.slot >= 0 && chown(p, j->ids.base, j->ids.base) < 0)
                         return aio_error(err, errno, "chown %s", p);
         }
+        return 0;
+}
+
+static int make_mount_points(struct rt_jail *j, struct aio_err *err)
+{
+        cleanup_free char *mnt = aio_xasprintf("%s/mnt", j->cfg->state_dir);
+
+        j->root_path = aio_xasprintf("%s/root", mnt);
+        j->lower_path = aio_xasprintf("%s/lower", mnt);
+        if ((mkdir(mnt, 0711) < 0 && errno != EEXIST) ||
+            (mkdir(j->root_path, 0755) < 0 && errno != EEXIST) ||
+            (mkdir(j->lower_path, 0755) < 0 && errno != EEXIST))
+                return aio_error(err, errno, "mkdir %s", mnt);
         return 0;
 }
 
@@ -75,7 +88,8 @@ int rt_sandbox_create(struct rt_jail *j, struct aio_err *err)
         if (aio_mkdir_p(base, 0711, err) < 0)
                 return aio_error_prefix(err, "state dir");
         j->dir = aio_xasprintf("%s/%s", base, j->id);
-        j->root_path = aio_xasprintf("%s/root", j->dir);
+        if (make_mount_points(j, err) < 0)
+                return -err->code;
         if (mkdir(j->dir, 0711) == 0)
                 existed = false;
         else if (errno == EEXIST)
