@@ -787,7 +787,7 @@ static void test_v1_kill_fake(void **state)
         int st;
 
         assert_int_equal(rt_cgroup_create_at(&fx->host, "k", NULL, &cg, &err), 0);
-        assert_int_equal(rt_cgroup_kill(cg, &err), 0); /* empty: nothing to do */
+        assert_int_equal(rt_cgroup_kill(cg, &err), 0);                 /* empty: nothing to do */
         assert_file(fx->dir, "hier/free zer/aio/k/freezer.state", ""); /* not even frozen */
         /* A listed process is SIGKILLed; the fake list never empties, so kill gives up in time.
          * pid 1 and the caller itself are listed too and must survive. */
