@@ -248,3 +248,51 @@ def test_failures_leave_no_mounts_or_processes(aio, rootfs_dir):
     p = aio("--", "/bin/sh", "-c", "(exec -a aio-leftover-marker sleep 30 &); exit 3")
     assert p.returncode == 3
     assert host_state() == before
+
+
+def test_tty_follows_window_size_changes(aio):
+    """-t: the jail's pty takes the caller's window size, and later changes to it."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+
+    def set_size(fd, rows, cols):
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(aio.argv()[0], aio.argv("-t", "--", "/bin/sh", "-c",
+                                         "stty size; read x; stty size"))
+    set_size(fd, 20, 70)
+    out = b""
+    deadline = time.monotonic() + 20
+    while b"\n" not in out and time.monotonic() < deadline:
+        if select.select([fd], [], [], 0.5)[0]:
+            out += os.read(fd, 1024)
+    set_size(fd, 41, 123)
+    os.kill(pid, signal.SIGWINCH)  # what a terminal emulator's resize delivers
+    time.sleep(0.3)
+    os.write(fd, b"go\n")
+    while out.count(b"\n") < 3 and time.monotonic() < deadline:
+        if select.select([fd], [], [], 0.5)[0]:
+            try:
+                out += os.read(fd, 1024)
+            except OSError:
+                break
+    _, status = os.waitpid(pid, 0)
+    text = out.decode(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0, text
+    assert "20 70" in text, text
+    assert "41 123" in text, text
+
+
+def test_sigint_stops_and_cleans_up(aio, state_dir):
+    name = unique("int")
+    proc = aio.popen("--name", name, "--memory", "64m", "--", "/bin/sleep", "30")
+    time.sleep(1)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=10)
+    assert proc.returncode == 128 + signal.SIGINT
+    assert leftovers(state_dir, name) == []
