@@ -219,7 +219,9 @@ void rt_child_main(struct rt_jail *j)
 
         rt_init_die_on_faults();
         /* Nothing of the launcher's but the sync socket and stdio comes along. */
-        if (aio_close_all_except(&j->sync_child, 1, &err) < 0)
+        int keep[] = {j->sync_child, j->listen_fd};
+
+        if (aio_close_all_except(keep, j->listen_fd >= 0 ? 2 : 1, &err) < 0)
                 _exit(RT_EXIT_LAUNCHER_CHILD);
         j->sync_parent = j->sync_sig = j->lock_fd = j->pidfd = -1;
         j->ids.lock_fd = -1;

@@ -40,6 +40,7 @@ void rt_config_free(struct rt_config *c)
         free(c->hostname);
         free(c->workdir);
         free(c->seccomp);
+        free(c->listen);
         aio_strv_free(c->env);
         for (size_t i = 0; i < c->n_binds; i++) {
                 free(c->binds[i].src);
@@ -350,6 +351,9 @@ int rt_config_resolve_rootfs(struct rt_config *c, struct aio_err *err)
 
 int rt_config_validate(const struct rt_config *c, struct aio_err *err)
 {
+        if (!c->up && (c->listen || c->insecure))
+                return aio_error_msg(err, EINVAL,
+                                     "--listen, --port and --insecure are options of aio-run up");
         if (!c->argv || !c->argv[0])
                 return aio_error_msg(err, EINVAL,
                                      "no command given (aio-run run [OPTIONS] -- CMD [ARGS])");

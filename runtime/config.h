@@ -62,7 +62,10 @@ struct rt_config {
         bool keep; /* keep the sandbox's writable layer after exit */
         uint32_t uid_base;
         uint32_t uid_slots;
-        char **argv; /* the command; borrowed from main's argv */
+        char **argv;  /* the command; borrowed from main's argv */
+        bool up;      /* aio-run up: the command is aio-apid, serving on listen */
+        char *listen; /* ADDR:PORT (up only) */
+        bool insecure;
 };
 
 void rt_config_init(struct rt_config *c);

@@ -1,6 +1,7 @@
 /* The command's side: the child of the jail's init drops everything it will not need, in the
  * order of rt_exec_steps (seccomp last), then executes the command. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,10 @@ static int step_session(struct rt_jail *j, struct aio_err *err)
 
         sigemptyset(&none);
         (void)sigprocmask(SIG_SETMASK, &none, NULL);
+        /* Nothing of the launcher's signal set-up (or of whoever started it) reaches the jail. */
+        for (int sig = 1; sig < NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void)signal(sig, SIG_DFL);
         /* A new session: no controlling terminal to push keystrokes into (CVE-2017-5226). */
         if (setsid() < 0)
                 return aio_error(err, errno, "setsid");
@@ -134,10 +139,25 @@ static int step_no_new_privs(struct rt_jail *j, struct aio_err *err)
         return 0;
 }
 
+/* aio-run up: the listening socket becomes fd 3, as systemd socket activation passes it. */
+static int step_listen_fd(struct rt_jail *j, struct aio_err *err)
+{
+        char pid[16];
+
+        if (j->listen_fd < 0)
+                return 0;
+        if (j->listen_fd == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(j->listen_fd, 3) < 0)
+                return aio_error(err, errno, "make the API socket fd 3");
+        (void)snprintf(pid, sizeof(pid), "%d", (int)getpid());
+        if (setenv("LISTEN_FDS", "1", 1) < 0 || setenv("LISTEN_PID", pid, 1) < 0)
+                return aio_error(err, errno, "setenv LISTEN_FDS");
+        return 0;
+}
+
 static int step_close_fds(struct rt_jail *j, struct aio_err *err)
 {
-        (void)j;
-        return aio_fds_cloexec_from(3, err);
+        /* everything but stdio (and the API socket) is gone at exec */
+        return aio_fds_cloexec_from(j->listen_fd >= 0 ? 4 : 3, err);
 }
 
 static int step_seccomp(struct rt_jail *j, struct aio_err *err)
@@ -164,6 +184,7 @@ static const struct rt_step rt_exec_steps[] = {
         { "caps",         step_caps },         /* bounding, uid/gid, effective+permitted */
         { "workdir",      step_workdir },      /* as the target user */
         { "no-new-privs", step_no_new_privs },
+        { "listen-fd",    step_listen_fd },    /* up: the API socket as fd 3 */
         { "close-fds",    step_close_fds },    /* everything above stdio is close-on-exec */
         { "seccomp",      step_seccomp },      /* last: after this, only execve */
 };

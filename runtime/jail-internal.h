@@ -33,6 +33,7 @@ struct rt_jail {
         int tty_slave;  /* init -> command, with -t */
         int sync_sig;   /* parent: signalfd of the signals it forwards */
         int notify_fd;  /* parent: seccomp listener with --seccomp-log */
+        int listen_fd;  /* up: the API's listening socket, fd 3 of aio-apid */
         int saved_errno;
 };
 

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -32,6 +33,7 @@
 #include "step.h"
 #include "store.h"
 #include "sync.h"
+#include "up.h"
 
 static const int rt_handled_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGWINCH};
 
@@ -241,10 +243,35 @@ static int step_state_dir(struct rt_jail *j, struct aio_err *err)
         return 0;
 }
 
+static int step_listen(struct rt_jail *j, struct aio_err *err)
+{
+        if (!j->cfg->up)
+                return 0;
+        j->listen_fd = rt_up_listen(j->cfg->listen ? j->cfg->listen : RT_UP_DEFAULT_LISTEN,
+                                    j->cfg->insecure, err);
+        return j->listen_fd < 0 ? j->listen_fd : 0;
+}
+
+/* up: the sandbox counts as started once its API answers; then the URL is printed. */
+static int step_api(struct rt_jail *j, struct aio_err *err)
+{
+        char url[128];
+
+        if (!j->cfg->up)
+                return 0;
+        if (rt_up_wait_ready(j->listen_fd, j->pidfd, RT_UP_READY_MS, err) < 0 ||
+            rt_up_url(j->listen_fd, url, sizeof(url), err) < 0)
+                return -err->code;
+        (void)printf("%s\n", url);
+        (void)fflush(stdout);
+        return 0;
+}
+
 /* clang-format off */
 static const struct rt_step rt_parent_steps[] = {
         { "state-dir",   step_state_dir },
         { "seccomp",     step_seccomp },     /* read the compiled filter before anything */
+        { "listen",      step_listen },      /* up: the API socket, in the host netns */
         { "rootfs",      step_image },       /* unpack a tarball once, into the store */
         { "uid-range",   step_ids },
         { "sandbox-dir", rt_sandbox_create },
@@ -254,6 +281,7 @@ static const struct rt_step rt_parent_steps[] = {
         { "go",          step_go },          /* with the idmapped tree: the jail mounts... */
         { "cgroup-join", step_cgroup_join }, /* ...while v1 moves it; it waits before its cgroup ns */
         { "jail",        step_ready },       /* the child's steps, reported back */
+        { "api",         step_api },         /* up: aio-apid answers */
 };
 /* clang-format on */
 
@@ -269,7 +297,8 @@ void rt_jail_notified(struct rt_jail *j)
 
         if (rt_seccomp_log_answer(j->notify_fd, &j->bpf, &err) < 0) {
                 log_error("--seccomp-log: %s", err.msg);
-                closep(&j->notify_fd); /* the command's refused calls now fail with ENOSYS */
+                closep(&j->notify_fd);
+                closep(&j->listen_fd); /* the command's refused calls now fail with ENOSYS */
         }
 }
 
@@ -361,8 +390,12 @@ static int block_signals(struct aio_err *err)
         int fd;
 
         sigemptyset(&set);
-        for (size_t i = 0; i < ELEMENTSOF(rt_handled_signals); i++)
+        for (size_t i = 0; i < ELEMENTSOF(rt_handled_signals); i++) {
                 sigaddset(&set, rt_handled_signals[i]);
+                /* An ignored signal never reaches a signalfd: a shell starts background jobs
+                 * with SIGINT ignored, and Ctrl-C or kill -INT must still stop the sandbox. */
+                (void)signal(rt_handled_signals[i], SIG_DFL);
+        }
         if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 || (fd = signalfd(-1, &set, SFD_CLOEXEC)) < 0)
                 return aio_error(err, errno, "signals");
         return fd;
@@ -381,7 +414,8 @@ int rt_jail_run(const struct rt_config *cfg, struct aio_err *err)
                             .pty_master = -1,
                             .tty_slave = -1,
                             .sync_sig = -1,
-                            .notify_fd = -1};
+                            .notify_fd = -1,
+                            .listen_fd = -1};
         int code;
 
         j.sync_sig = block_signals(err);

@@ -1,6 +1,7 @@
 /* aio-run: argv -> struct rt_config, then the subcommand. Nothing else lives here. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "common/capabilities.h"
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/exe.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 
@@ -16,6 +18,7 @@
 #include "config.h"
 #include "jail-internal.h"
 #include "jail.h"
+#include "up.h"
 
 #define AIO_VERSION "0.1.0"
 
@@ -40,6 +43,9 @@ enum {
         OPT_KEEP,
         OPT_UID_BASE,
         OPT_UID_SLOTS,
+        OPT_LISTEN,
+        OPT_PORT,
+        OPT_INSECURE,
 };
 
 /* clang-format off */
@@ -66,6 +72,9 @@ static const struct option run_options[] = {
         { "keep",        no_argument,       NULL, OPT_KEEP },
         { "uid-base",    required_argument, NULL, OPT_UID_BASE },
         { "uid-slots",   required_argument, NULL, OPT_UID_SLOTS },
+        { "listen",      required_argument, NULL, OPT_LISTEN },
+        { "port",        required_argument, NULL, OPT_PORT },
+        { "insecure",    no_argument,       NULL, OPT_INSECURE },
         { "verbose",     no_argument,       NULL, 'v' },
         { "help",        no_argument,       NULL, 'h' },
         {}
@@ -74,6 +83,7 @@ static const struct option run_options[] = {
 
 static const char usage_text[] =
         "Usage: aio-run run [OPTIONS] -- CMD [ARGS...]\n"
+        "       aio-run up [OPTIONS] [--listen ADDR:PORT | --port PORT] [--insecure]\n"
         "       aio-run gc [--state-dir DIR]\n"
         "       aio-run version\n"
         "\n"
@@ -110,6 +120,12 @@ static const char usage_text[] =
         "  --memory-swap SIZE    memory + swap limit\n"
         "  --pids N              maximum number of processes\n"
         "  --cpus N              CPU quota in CPUs (e.g. 0.5)\n"
+        "aio-run up: the same jail running aio-apid, the sandbox API, as user gem:\n"
+        "  --listen ADDR:PORT    where the API listens, in the host's network (default\n"
+        "                        127.0.0.1:8080; port 0 picks one); the URL is printed once the\n"
+        "                        API answers; Ctrl-C stops the sandbox\n"
+        "  --port PORT           the same as --listen 127.0.0.1:PORT\n"
+        "  --insecure            allow a non-loopback --listen (the API has no auth yet)\n"
         "Other:\n"
         "  -v, --verbose         debug logging\n"
         "  -h, --help            this text\n"
@@ -290,6 +306,15 @@ static int parse_option(struct rt_config *c, int opt, const char *arg, struct ai
                 return add_rlimit(c, arg, err);
         case 'e':
                 return add_env(c, arg, err);
+        case OPT_LISTEN:
+                return replace(&c->listen, arg);
+        case OPT_PORT:
+                free(c->listen);
+                c->listen = aio_xasprintf("127.0.0.1:%s", arg);
+                return 0;
+        case OPT_INSECURE:
+                c->insecure = true;
+                return 0;
         default:
                 return parse_resource(c, opt, arg, err);
         }
@@ -314,7 +339,17 @@ static int parse_run(int argc, char **argv, struct rt_config *c, struct aio_err 
                 if (parse_option(c, opt, optarg, err) < 0)
                         return -err->code;
         }
-        c->argv = argv + optind;
+        if (c->up) {
+                static char apid[] = RT_UP_APID_PATH;
+                static char *up_argv[] = {apid, NULL};
+
+                if (argv[optind])
+                        return aio_error_msg(err, EINVAL,
+                                             "aio-run up takes no command (it runs aio-apid)");
+                c->argv = up_argv;
+        } else {
+                c->argv = argv + optind;
+        }
         if (!c->state_dir)
                 c->state_dir = rt_default_state_dir();
         if (rt_config_validate(c, err) < 0 || rt_config_resolve_rootfs(c, err) < 0)
@@ -339,6 +374,54 @@ static int cmd_run(int argc, char **argv)
                 log_error("%s", err.msg);
         rt_config_free(&c);
         return code;
+}
+
+/* up = run aio-apid (bound read-only from beside aio-run at /opt/aio/bin) as user gem. */
+static int up_prepare(struct rt_config *c, struct aio_err *err)
+{
+        cleanup_free char *dir = NULL;
+        struct rt_bind b;
+
+        if (aio_exe_dir(&dir, err) < 0)
+                return -err->code;
+        b = (struct rt_bind){.src = aio_xasprintf("%s/aio-apid", dir),
+                             .dst = aio_xstrdup(RT_UP_APID_PATH),
+                             .ro = true};
+        if (access(b.src, X_OK) < 0) {
+                int e = errno;
+
+                free(b.src);
+                free(b.dst);
+                return aio_error(err, e, "aio-apid beside aio-run (%s)", dir);
+        }
+        append(&c->binds, &c->n_binds, &b, sizeof(b));
+        if (!c->user_set) {
+                c->user_set = true;
+                c->uid = 1000;
+                c->gid = 1000;
+        }
+        return 0;
+}
+
+static int cmd_up(int argc, char **argv)
+{
+        struct rt_config c;
+        struct aio_err err = {0};
+        int code;
+
+        rt_config_init(&c);
+        c.up = true;
+        if (parse_run(argc, argv, &c, &err) < 0 || up_prepare(&c, &err) < 0) {
+                log_error("%s", err.msg);
+                rt_config_free(&c);
+                return RT_EXIT_LAUNCHER;
+        }
+        code = rt_jail_run(&c, &err);
+        if (code == RT_EXIT_LAUNCHER && err.code)
+                log_error("%s", err.msg);
+        rt_config_free(&c);
+        /* Ctrl-C or SIGTERM is how an up sandbox is meant to end */
+        return code == 128 + SIGINT || code == 128 + SIGTERM ? 0 : code;
 }
 
 static int cmd_gc(int argc, char **argv)
@@ -372,6 +455,8 @@ int main(int argc, char **argv)
         }
         if (strcmp(argv[1], "run") == 0)
                 return cmd_run(argc - 1, argv + 1);
+        if (strcmp(argv[1], "up") == 0)
+                return cmd_up(argc - 1, argv + 1);
         if (strcmp(argv[1], "gc") == 0)
                 return cmd_gc(argc - 1, argv + 1);
         if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {

@@ -13,6 +13,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/fd.h"
+#include "common/xalloc.h"
 
 #define FD_PATH_MAX 32
 
@@ -186,6 +187,20 @@ int rt_mount_bind(int root_fd, const char *src, const char *dst, int ro, struct 
 
         if (s < 0 || fstat(s, &st) < 0)
                 return aio_error(err, errno, "bind source %s", src);
+        if (!S_ISDIR(st.st_mode)) {
+                /* a file's directory may not exist in the image (e.g. /opt/aio/bin) */
+                cleanup_free char *parent = aio_xstrdup(dst);
+                char *slash = strrchr(parent, '/');
+                int pfd;
+
+                if (slash && slash != parent) {
+                        *slash = '\0';
+                        pfd = aio_mkdir_in_root(root_fd, parent, 0755, err);
+                        if (pfd < 0)
+                                return aio_error_prefix(err, "bind destination");
+                        (void)close(pfd);
+                }
+        }
         d = S_ISDIR(st.st_mode) ? aio_mkdir_in_root(root_fd, dst, 0755, err)
                                 : open_target(root_fd, dst, RT_MNT_TOUCH, err);
         if (d < 0)

@@ -63,6 +63,7 @@ static void test_exec_step_order(void **state)
         assert_true(caps < nnp);
         assert_true(nnp < sec);
         assert_true(fds < sec);
+        assert_true(index_of(s, n, "listen-fd") < fds); /* fd 3 survives the sweep */
         assert_true(rl < caps); /* raising limits may need privileges we drop */
         assert_int_equal(sess, 0);
 }

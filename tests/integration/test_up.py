@@ -1,0 +1,112 @@
+"""aio-run up: a sandbox serving the API on a socket made in the host's network namespace."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from conftest import AIO_RUN, BUILD
+
+
+@pytest.fixture
+def apid():
+    if not (BUILD / "bin" / "aio-apid").exists():
+        pytest.skip("aio-apid is not built")
+
+
+def start_up(aio, *args):
+    proc = aio_popen_up(aio, *args)
+    line = proc.stdout.readline().strip()
+    assert line.startswith("http://127.0.0.1:"), (line, proc.stderr.read() if proc.poll() is not None else "")
+    return proc, line
+
+
+def aio_popen_up(aio, *args):
+    return subprocess.Popen([str(AIO_RUN), "up", "--state-dir", str(aio.state), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def get(url):
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.status, json.loads(r.read())
+
+
+def stop(proc):
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=15)
+    return proc.returncode
+
+
+def test_up_serves_until_ctrl_c(aio, apid, state_dir):
+    proc, url = start_up(aio, "--port", "0", "--name", "upone")
+    try:
+        status, body = get(url + "/v1/sandbox")
+        assert status == 200 and body["success"] is True
+    finally:
+        code = stop(proc)
+    assert code == 0
+    assert list((state_dir / "sandboxes").iterdir()) == []
+    for c in ("memory", "pids", "cpu", "freezer"):
+        assert not os.path.exists(f"/sys/fs/cgroup/{c}/aio/upone")
+    # the port is free again: the socket was the launcher's, and the launcher is gone
+    # (SO_REUSEADDR: the connections the server closed linger in TIME_WAIT, as always)
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", int(url.rsplit(":", 1)[1])))
+    s.close()
+
+
+def test_two_sandboxes_side_by_side(aio, apid):
+    a, url_a = start_up(aio, "--port", "0", "--name", "side-a")
+    try:
+        b, url_b = start_up(aio, "--port", "0", "--name", "side-b")
+        try:
+            assert url_a != url_b
+            assert get(url_a + "/v1/sandbox")[0] == 200
+            assert get(url_b + "/v1/sandbox")[0] == 200
+        finally:
+            assert stop(b) == 0
+    finally:
+        assert stop(a) == 0
+
+
+def test_api_runs_in_its_own_network_namespace(aio, apid):
+    """The socket is the host's, but the jail has only loopback: the API is reachable although
+    nothing in the jail can reach the host's network."""
+    proc, url = start_up(aio, "--port", "0")
+    try:
+        assert get(url + "/v1/sandbox")[0] == 200
+        pid = int(subprocess.run(["pgrep", "-f", "-n", "/opt/aio/bin/aio-apid"], capture_output=True,
+                                 text=True).stdout.split()[0])
+        assert os.readlink(f"/proc/{pid}/ns/net") != os.readlink("/proc/self/ns/net")
+        status = open(f"/proc/{pid}/status").read()
+        assert "NoNewPrivs:\t1" in status and "Seccomp:\t2" in status
+    finally:
+        stop(proc)
+
+
+def test_up_refuses_what_it_must(aio):
+    p = subprocess.run([str(AIO_RUN), "up", "--state-dir", str(aio.state), "--listen", "0.0.0.0:0"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 125 and "--insecure" in p.stderr
+    p = subprocess.run([str(AIO_RUN), "up", "--state-dir", str(aio.state), "--", "/bin/sh"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 125 and "takes no command" in p.stderr
+    p = aio("--port", "8080", "--", "/bin/true")
+    assert p.returncode == 125 and "aio-run up" in p.stderr
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    try:
+        p = subprocess.run([str(AIO_RUN), "up", "--state-dir", str(aio.state), "--port", str(port)],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 125 and str(port) in p.stderr and "in use" in p.stderr
+    finally:
+        busy.close()
+    sandboxes = aio.state / "sandboxes"
+    assert not sandboxes.exists() or list(sandboxes.iterdir()) == []
