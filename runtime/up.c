@@ -100,7 +100,7 @@ int rt_up_url(int listen_fd, char *buf, unsigned size, struct aio_err *err)
 {
         struct sockaddr_storage ss = {0};
         socklen_t len = sizeof(ss);
-        char host[INET6_ADDRSTRLEN];
+        char host[INET6_ADDRSTRLEN] = "";
 
         if (getsockname(listen_fd, (struct sockaddr *)&ss, &len) < 0)
                 return aio_error(err, errno, "getsockname");
