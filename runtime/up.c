@@ -98,10 +98,11 @@ int rt_up_listen(const char *spec, bool insecure, struct aio_err *err)
 
 int rt_up_url(int listen_fd, char *buf, unsigned size, struct aio_err *err)
 {
-        struct sockaddr_storage ss = {0};
+        struct sockaddr_storage ss;
         socklen_t len = sizeof(ss);
         char host[INET6_ADDRSTRLEN] = "";
 
+        memset(&ss, 0, sizeof(ss));
         if (getsockname(listen_fd, (struct sockaddr *)&ss, &len) < 0)
                 return aio_error(err, errno, "getsockname");
         if (ss.ss_family == AF_INET) {
