@@ -31,16 +31,20 @@ POL_SRC    := $(filter-out policy/main.c,$(wildcard policy/*.c))
 UNIT_SRC   := $(wildcard tests/unit/test-*.c)
 PROBE_SRC  := $(wildcard tests/security/probes/*.c)
 PROFILES   := $(wildcard policy/profiles/*.json)
+API_SRC    := $(filter-out api/main.c,$(wildcard api/*.c api/routes/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 POLICY_DATA := $(GEN)/policy-data.h
 COMMON_LIB := $(BUILD)/lib/libaiocommon.a
 RT_LIB     := $(BUILD)/lib/libaiort.a
 POL_LIB    := $(BUILD)/lib/libaiopolicy.a
+API_LIB    := $(BUILD)/lib/libaioapi.a
+API_LIBS   := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 BINS       := $(BUILD)/bin/aio-run $(BUILD)/bin/aio-unpack $(if $(wildcard policy/main.c),$(BUILD)/bin/aio-policy)
 UNITS      := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 PROBES     := $(patsubst tests/security/probes/%.c,$(BUILD)/probes/%,$(PROBE_SRC))
 BPFS       := $(if $(wildcard policy/main.c),$(patsubst policy/profiles/%.json,$(BUILD)/policy/%.bpf,$(PROFILES)))
+BINS       += $(if $(wildcard api/main.c),$(BUILD)/bin/aio-apid)
 
 .PHONY: all deps run test unit integration security vm bench debug lint format format-check \
         install clean help fuzz headers-check
@@ -49,7 +53,7 @@ all: $(BINS) $(BPFS)
 help:
 	@echo 'make            build aio-run, aio-unpack, aio-policy and the compiled seccomp profiles'
 	@echo 'make deps       apt-install what building, running and testing need (idempotent)'
-	@echo 'make run        start a sandbox with a shell (rootfs: host)'
+	@echo 'make run        start a sandbox with its API on 127.0.0.1:8080 (rootfs: host; Ctrl-C stops it)'
 	@echo 'make test       unit, integration and security tests (installs what is missing)'
 	@echo 'make vm         cgroup v2 tests under qemu'
 	@echo 'make bench      start-up, RSS and unpack benchmarks against bwrap and runc'
@@ -78,6 +82,9 @@ $(RT_LIB): $(call obj,$(RT_SRC))
 $(POL_LIB): $(call obj,$(POL_SRC))
 	@mkdir -p $(dir $@)
 	@rm -f $@ && ar rcs $@ $^
+$(API_LIB): $(call obj,$(API_SRC))
+	@mkdir -p $(dir $@)
+	@rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/bin/aio-run: $(call obj,runtime/main.c) $(RT_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
@@ -93,17 +100,22 @@ $(BUILD)/bin/aio-policy: $(call obj,policy/main.c) $(POL_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
+# aio-apid: the API server inside the jail (api/http.c is its only user of libmicrohttpd).
+$(BUILD)/bin/aio-apid: $(call obj,api/main.c) $(API_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) $^ $(API_LIBS) $(LIBS) -o $@
 $(BUILD)/policy/%.bpf: policy/profiles/%.json $(BUILD)/bin/aio-policy
 	@mkdir -p $(dir $@)
 	$(BUILD)/bin/aio-policy compile $< -o $@
 
 # Unit tests: each links the module libraries; tests/unit/wraps.mk may add -Wl,--wrap=... per test.
 -include tests/unit/wraps.mk
-$(BUILD)/tests/test-%: tests/unit/test-%.c $(RT_LIB) $(POL_LIB) $(COMMON_LIB)
+$(BUILD)/tests/test-%: tests/unit/test-%.c $(RT_LIB) $(POL_LIB) $(API_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
 	@$(CC) $(CFLAGS) -Wno-missing-prototypes -Wno-missing-declarations $(LDFLAGS) $(WRAP_test-$*) \
-		$< $(RT_LIB) $(POL_LIB) $(COMMON_LIB) $(LIBS) -lcmocka -o $@
+		$< $(RT_LIB) $(POL_LIB) $(API_LIB) $(COMMON_LIB) $(API_LIBS) $(LIBS) -lcmocka -o $@
 
 # Security probes: small static programs run inside jails.
 $(BUILD)/probes/%: tests/security/probes/%.c tests/security/probes/probe.h
@@ -130,7 +142,7 @@ bench: deps all
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	$(BUILD)/bin/aio-run run --rootfs host -t -- /bin/bash -l
+	$(BUILD)/bin/aio-run up --rootfs host --listen 127.0.0.1:8080
 
 debug:
 	@$(MAKE) --no-print-directory DEBUG=1 BUILD=build-debug all

@@ -3,6 +3,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "common/err.h"
+
 #include "cgroup.h"
 #include "seccomp.h"
 #include "userns.h"

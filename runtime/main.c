@@ -12,6 +12,7 @@
 #include "common/err.h"
 #include "common/exe.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "common/xalloc.h"
 
 #include "caps.h"
@@ -19,8 +20,6 @@
 #include "jail-internal.h"
 #include "jail.h"
 #include "up.h"
-
-#define AIO_VERSION "0.1.0"
 
 enum {
         OPT_ROOTFS = 0x100,

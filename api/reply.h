@@ -1,0 +1,31 @@
+#pragma once
+
+/* Responses in upstream's shapes: the envelope {"success","message","data","hint"}, FastAPI's 422
+ * with both "detail" and "errors", and the one errno -> HTTP status table. */
+
+#include <jansson.h>
+#include <stdbool.h>
+
+struct aio_err;
+struct api_resp;
+
+/* HTTP status for a -errno (or errno) result: STYLE.md rule 23. */
+unsigned api_errno_status(int code);
+/* The envelope; steals data (NULL becomes null). */
+json_t *api_envelope(bool success, const char *message, json_t *data);
+/* Serializes obj (stolen) as the response body with status. */
+void api_reply_json(struct api_resp *resp, unsigned status, json_t *obj);
+void api_reply_ok(struct api_resp *resp, const char *message, json_t *data);
+void api_reply_error(struct api_resp *resp, unsigned status, const char *message);
+/* A failed handler: status from err->code, message from err->msg. */
+void api_reply_errno(struct api_resp *resp, const struct aio_err *err);
+/* 422 from a list (stolen) of FastAPI detail items {"loc","msg","type",...}. */
+void api_reply_422(struct api_resp *resp, json_t *detail);
+/* Appends one FastAPI detail item to list. loc is a JSON array (stolen). */
+void api_detail_add(json_t *list, json_t *loc, const char *msg, const char *type);
+/* Adds a response header; value is copied. Silently drops what does not fit (headers are ours,
+ * bounded by construction). */
+void api_resp_header(struct api_resp *resp, const char *key, const char *value);
+const char *api_resp_header_get(const struct api_resp *resp, const char *key);
+/* Frees what a response owns and resets it. */
+void api_resp_done(struct api_resp *resp);

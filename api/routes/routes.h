@@ -1,0 +1,8 @@
+#pragma once
+
+/* One table per endpoint family, listed by router.c. */
+
+#include "api/api.h"
+
+extern const struct api_route api_health_routes[];
+extern const struct api_route api_sandbox_routes[];
