@@ -205,6 +205,7 @@ static int listen_on(const struct apid_opts *o, struct aio_err *err)
         int one = 1, r;
         cleanup_close int fd = -1;
 
+        memset(&ss, 0, sizeof(ss));
         r = addr_parse(o->listen, &ss, &len, &loopback, err);
         if (r < 0)
                 return r;
