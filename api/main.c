@@ -20,6 +20,7 @@
 #include "common/err.h"
 #include "common/fileio.h"
 #include "common/log.h"
+#include "common/net.h"
 #include "common/version.h"
 
 #include "api/api.h"
@@ -152,77 +153,9 @@ static int parse_args(int argc, char **argv, struct apid_opts *o, struct aio_err
 }
 
 /* "ADDR:PORT" or "[V6]:PORT" into ss; loopback says whether the address is one. */
-static int addr_parse(const char *spec, struct sockaddr_storage *ss, socklen_t *len, bool *loopback,
-                      struct aio_err *err)
-{
-        const char *colon = strrchr(spec, ':');
-        char host[INET6_ADDRSTRLEN + 2];
-        unsigned long port = 0;
-        size_t hlen;
-
-        /* port 0: the kernel picks one */
-        if (!colon || colon == spec ||
-            (strcmp(colon + 1, "0") != 0 && parse_uint(colon + 1, 65535, &port, err) < 0))
-                return aio_error_msg(err, EINVAL, "--listen '%s': expected ADDR:PORT", spec);
-        if (strcmp(colon + 1, "0") == 0)
-                port = 0;
-        hlen = (size_t)(colon - spec);
-        if (spec[0] == '[' && hlen >= 2 && spec[hlen - 1] == ']') {
-                spec++;
-                hlen -= 2;
-        }
-        if (hlen >= sizeof(host))
-                return aio_error_msg(err, EINVAL, "--listen '%s': bad address", spec);
-        memcpy(host, spec, hlen);
-        host[hlen] = '\0';
-        memset(ss, 0, sizeof(*ss));
-        if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
-                struct sockaddr_in *in = (struct sockaddr_in *)ss;
-
-                in->sin_family = AF_INET;
-                in->sin_port = htons((uint16_t)port);
-                *len = sizeof(*in);
-                *loopback = (ntohl(in->sin_addr.s_addr) >> 24) == 127;
-                return 0;
-        }
-        if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
-                struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-
-                in6->sin6_family = AF_INET6;
-                in6->sin6_port = htons((uint16_t)port);
-                *len = sizeof(*in6);
-                *loopback = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
-                return 0;
-        }
-        return aio_error_msg(err, EINVAL, "--listen '%s': bad address '%s'", spec, host);
-}
-
 static int listen_on(const struct apid_opts *o, struct aio_err *err)
 {
-        struct sockaddr_storage ss;
-        socklen_t len = 0;
-        bool loopback = false;
-        int one = 1, r;
-        cleanup_close int fd = -1;
-
-        memset(&ss, 0, sizeof(ss));
-        r = addr_parse(o->listen, &ss, &len, &loopback, err);
-        if (r < 0)
-                return r;
-        if (!loopback && !o->insecure)
-                return aio_error_msg(err, EPERM,
-                                     "--listen %s is not loopback and the API has no "
-                                     "authentication yet (--insecure to insist)",
-                                     o->listen);
-        fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-                return aio_error(err, errno, "socket");
-        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, (struct sockaddr *)&ss, len) < 0)
-                return aio_error(err, errno, "bind %s", o->listen);
-        if (listen(fd, SOMAXCONN) < 0)
-                return aio_error(err, errno, "listen %s", o->listen);
-        return take_fd(&fd);
+        return aio_tcp_listen(o->listen, o->insecure, SOCK_NONBLOCK, err);
 }
 
 /* systemd's sd_listen_fds() contract: LISTEN_FDS=1 (and LISTEN_PID, when set, is us) hands
