@@ -195,40 +195,39 @@ static int too_many(const char *opt, struct aio_err *err)
         return aio_error_msg(err, E2BIG, "too many %s options (at most %d)", opt, RT_MAX_LIST);
 }
 
-static int add_bind(struct rt_config *c, const char *arg, struct aio_err *err)
-{
-        struct rt_bind b;
+/* A repeatable option: parse arg into a new element of *arrayp (elements of size bytes). */
+typedef int (*parse_item_fn)(const char *arg, void *ret, struct aio_err *err);
 
-        if (c->n_binds >= RT_MAX_LIST)
-                return too_many("--bind", err);
-        if (rt_parse_bind(arg, &b, err) < 0)
+static int add_item(void *arrayp, size_t *n, size_t size, const char *opt, const char *arg,
+                    parse_item_fn parse, struct aio_err *err)
+{
+        union {
+                struct rt_bind b;
+                struct rt_tmpfs t;
+                struct rt_rlimit r;
+        } item;
+
+        if (*n >= RT_MAX_LIST)
+                return too_many(opt, err);
+        if (parse(arg, &item, err) < 0)
                 return -err->code;
-        append(&c->binds, &c->n_binds, &b, sizeof(b));
+        append(arrayp, n, &item, size);
         return 0;
 }
 
-static int add_tmpfs(struct rt_config *c, const char *arg, struct aio_err *err)
+static int parse_bind(const char *arg, void *ret, struct aio_err *err)
 {
-        struct rt_tmpfs t;
-
-        if (c->n_tmpfs >= RT_MAX_LIST)
-                return too_many("--tmpfs", err);
-        if (rt_parse_tmpfs(arg, &t, err) < 0)
-                return -err->code;
-        append(&c->tmpfs, &c->n_tmpfs, &t, sizeof(t));
-        return 0;
+        return rt_parse_bind(arg, ret, err);
 }
 
-static int add_rlimit(struct rt_config *c, const char *arg, struct aio_err *err)
+static int parse_tmpfs(const char *arg, void *ret, struct aio_err *err)
 {
-        struct rt_rlimit r;
+        return rt_parse_tmpfs(arg, ret, err);
+}
 
-        if (c->n_rlimits >= RT_MAX_LIST)
-                return too_many("--rlimit", err);
-        if (rt_parse_rlimit(arg, &r, err) < 0)
-                return -err->code;
-        append(&c->rlimits, &c->n_rlimits, &r, sizeof(r));
-        return 0;
+static int parse_rlimit(const char *arg, void *ret, struct aio_err *err)
+{
+        return rt_parse_rlimit(arg, ret, err);
 }
 
 static int add_env(struct rt_config *c, const char *arg, struct aio_err *err)
@@ -298,11 +297,14 @@ static int parse_option(struct rt_config *c, int opt, const char *arg, struct ai
                 }
                 return aio_error_msg(err, EINVAL, "--net '%s': expected none or host", arg);
         case OPT_BIND:
-                return add_bind(c, arg, err);
+                return add_item(&c->binds, &c->n_binds, sizeof(*c->binds), "--bind", arg,
+                                parse_bind, err);
         case OPT_TMPFS:
-                return add_tmpfs(c, arg, err);
+                return add_item(&c->tmpfs, &c->n_tmpfs, sizeof(*c->tmpfs), "--tmpfs", arg,
+                                parse_tmpfs, err);
         case OPT_RLIMIT:
-                return add_rlimit(c, arg, err);
+                return add_item(&c->rlimits, &c->n_rlimits, sizeof(*c->rlimits), "--rlimit", arg,
+                                parse_rlimit, err);
         case 'e':
                 return add_env(c, arg, err);
         case OPT_LISTEN:
