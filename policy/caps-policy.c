@@ -42,25 +42,17 @@ uint64_t pol_caps_from_json(json_t *arr, const char *path, struct pol_diag *d)
         return m;
 }
 
+static void check_capabilities(json_t *root, const char *key, json_t *v, struct pol_diag *d)
+{
+        (void)root;
+        (void)pol_caps_from_json(v, key, d);
+}
+
 void pol_caps_check(json_t *root, struct pol_diag *d)
 {
-        const char *key;
-        json_t *v;
+        static const struct pol_key keys[] = {{"capabilities", check_capabilities}};
 
-        if (!json_is_object(root)) {
-                pol_diag_add(d, "(root): expected an object");
-                return;
-        }
-        json_object_foreach(root, key, v) {
-                if (strcmp(key, "comment") == 0) {
-                        if (!json_is_string(v))
-                                pol_diag_add(d, "comment: expected a string");
-                } else if (strcmp(key, "capabilities") == 0) {
-                        (void)pol_caps_from_json(v, "capabilities", d);
-                } else {
-                        pol_diag_add(d, "%s: unknown key", key);
-                }
-        }
-        if (!json_object_get(root, "capabilities"))
+        if (pol_check_object(root, keys, ELEMENTSOF(keys), d) &&
+            !json_object_get(root, "capabilities"))
                 pol_diag_add(d, "capabilities: missing");
 }

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/err.h"
 #include "common/xalloc.h"
@@ -43,4 +44,31 @@ int pol_diag_to_err(const struct pol_diag *d, const char *what, struct aio_err *
                 return aio_error_msg(err, EINVAL, "%s: %s", what, d->msgs[0]);
         return aio_error_msg(err, EINVAL, "%s: %s (and %zu more problems)", what, d->msgs[0],
                              d->n - 1);
+}
+
+bool pol_check_object(json_t *root, const struct pol_key *keys, size_t n, struct pol_diag *d)
+{
+        const char *key;
+        json_t *v;
+
+        if (!json_is_object(root)) {
+                pol_diag_add(d, "(root): expected an object");
+                return false;
+        }
+        json_object_foreach(root, key, v) {
+                size_t i = 0;
+
+                if (strcmp(key, "comment") == 0) {
+                        if (!json_is_string(v))
+                                pol_diag_add(d, "comment: expected a string");
+                        continue;
+                }
+                while (i < n && strcmp(key, keys[i].name) != 0)
+                        i++;
+                if (i < n)
+                        keys[i].check(root, key, v, d);
+                else
+                        pol_diag_add(d, "%s: unknown key", key);
+        }
+        return true;
 }

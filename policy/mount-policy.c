@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/cleanup.h"
+
 #include "diag.h"
 
 static bool path_normalised(const char *p)
@@ -71,23 +73,16 @@ static void check_list(json_t *root, const char *key, struct pol_diag *d)
         }
 }
 
+static void check_paths(json_t *root, const char *key, json_t *v, struct pol_diag *d)
+{
+        (void)v;
+        check_list(root, key, d);
+}
+
 void pol_mounts_check(json_t *root, struct pol_diag *d)
 {
-        const char *key;
-        json_t *v;
+        static const struct pol_key keys[] = {{"maskedPaths", check_paths},
+                                              {"readonlyPaths", check_paths}};
 
-        if (!json_is_object(root)) {
-                pol_diag_add(d, "(root): expected an object");
-                return;
-        }
-        json_object_foreach(root, key, v) {
-                if (strcmp(key, "comment") == 0) {
-                        if (!json_is_string(v))
-                                pol_diag_add(d, "comment: expected a string");
-                } else if (strcmp(key, "maskedPaths") == 0 || strcmp(key, "readonlyPaths") == 0) {
-                        check_list(root, key, d);
-                } else {
-                        pol_diag_add(d, "%s: unknown key", key);
-                }
-        }
+        (void)pol_check_object(root, keys, ELEMENTSOF(keys), d);
 }
