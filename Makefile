@@ -39,7 +39,8 @@ COMMON_LIB := $(BUILD)/lib/libaiocommon.a
 RT_LIB     := $(BUILD)/lib/libaiort.a
 POL_LIB    := $(BUILD)/lib/libaiopolicy.a
 API_LIB    := $(BUILD)/lib/libaioapi.a
-API_LIBS   := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+API_LIBS   := $(shell pkg-config --libs libmicrohttpd libcrypto 2>/dev/null || echo -lmicrohttpd -lcrypto) \
+              -lpthread
 BINS       := $(BUILD)/bin/aio-run $(BUILD)/bin/aio-unpack $(if $(wildcard policy/main.c),$(BUILD)/bin/aio-policy)
 UNITS      := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 PROBES     := $(patsubst tests/security/probes/%.c,$(BUILD)/probes/%,$(PROBE_SRC))

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "common/err.h"
 
@@ -138,8 +139,33 @@ const char *api_resp_header_get(const struct api_resp *resp, const char *key)
         return NULL;
 }
 
+void api_resp_file(struct api_resp *resp, unsigned status, const char *content_type, int fd,
+                   uint64_t off, uint64_t len)
+{
+        resp->status = status;
+        resp->content_type = content_type;
+        resp->has_file = true;
+        resp->file_fd = fd;
+        resp->file_off = off;
+        resp->file_len = len;
+}
+
+void api_resp_stream(struct api_resp *resp, unsigned status, const char *content_type,
+                     api_producer_fn fn, void *cls, void (*cls_free)(void *))
+{
+        resp->status = status;
+        resp->content_type = content_type;
+        resp->producer = fn;
+        resp->producer_cls = cls;
+        resp->producer_free = cls_free;
+}
+
 void api_resp_done(struct api_resp *resp)
 {
         free(resp->body);
+        if (resp->has_file)
+                (void)close(resp->file_fd);
+        if (resp->producer_free)
+                resp->producer_free(resp->producer_cls);
         memset(resp, 0, sizeof(*resp));
 }

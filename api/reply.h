@@ -5,9 +5,11 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 struct aio_err;
 struct api_resp;
+struct api_stream;
 
 /* HTTP status for a -errno (or errno) result: STYLE.md rule 23. */
 unsigned api_errno_status(int code);
@@ -27,5 +29,13 @@ void api_detail_add(json_t *list, json_t *loc, const char *msg, const char *type
  * bounded by construction). */
 void api_resp_header(struct api_resp *resp, const char *key, const char *value);
 const char *api_resp_header_get(const struct api_resp *resp, const char *key);
+/* Answers with len bytes of fd from off, sent with sendfile; takes fd (closed by
+ * api_resp_done() or once sent). */
+void api_resp_file(struct api_resp *resp, unsigned status, const char *content_type, int fd,
+                   uint64_t off, uint64_t len);
+/* Answers with status and content_type now and the body from fn(cls, stream) on a thread of its
+ * own (chunked); cls_free (may be NULL) is called on cls once fn returned or was never run. */
+void api_resp_stream(struct api_resp *resp, unsigned status, const char *content_type,
+                     void (*fn)(void *cls, struct api_stream *s), void *cls, void (*cls_free)(void *));
 /* Frees what a response owns and resets it. */
 void api_resp_done(struct api_resp *resp);

@@ -1,6 +1,7 @@
 #include "request.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,4 +143,25 @@ size_t api_unescape(char *s)
         }
         *w = '\0';
         return (size_t)(w - s);
+}
+
+const char *api_header_get(const struct api_req *req, const char *name)
+{
+        const struct api_raw_req *raw = req->raw;
+
+        if (!raw || !raw->header)
+                return NULL;
+        return raw->header(raw->header_cls, name);
+}
+
+bool api_req_gone(const struct api_req *req)
+{
+        struct pollfd p = {.events = POLLRDHUP};
+
+        if (!req->raw || req->raw->client_fd < 0)
+                return false;
+        p.fd = req->raw->client_fd;
+        if (poll(&p, 1, 0) <= 0)
+                return false;
+        return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
 }

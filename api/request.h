@@ -4,6 +4,7 @@
  * kept free of MHD so tests and fuzzers call them directly. */
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct api_req;
@@ -21,6 +22,11 @@ int api_content_type_is_json(const char *content_type);
 /* The value of a {name} path parameter or a query argument, or NULL. */
 const char *api_param_get(const struct api_req *req, const char *name);
 const char *api_query_get(const struct api_req *req, const char *key);
+/* A request header by name (case-insensitive), or NULL. */
+const char *api_header_get(const struct api_req *req, const char *name);
+/* Whether the client has closed its end of the connection (a handler waiting on something
+ * long polls this to cancel). False when there is no socket (tests). */
+bool api_req_gone(const struct api_req *req);
 /* MHD's unescape step, ours: decodes %XX in place except %00, which stays as the three
  * characters (a NUL would cut the path or argument short unseen). Returns the new length. */
 size_t api_unescape(char *s);

@@ -158,8 +158,8 @@ static void cors_preflight(const struct api_raw_req *raw, struct api_resp *resp)
         api_resp_header(resp, "Access-Control-Max-Age", "600");
 }
 
-static void run_handler(const struct api_match *m, const struct api_raw_req *raw,
-                        struct api_ctx *ctx, struct api_resp *resp)
+void api_dispatch_run(const struct api_match *m, const struct api_raw_req *raw,
+                      struct api_ctx *ctx, struct api_resp *resp)
 {
         struct api_req req = {
                 .method = raw->method,
@@ -168,6 +168,7 @@ static void run_handler(const struct api_match *m, const struct api_raw_req *raw
                 .query = raw->query,
                 .n_query = raw->n_query,
                 .ctx = ctx,
+                .raw = raw,
         };
         struct aio_err err = {0};
         int r;
@@ -184,35 +185,55 @@ static void run_handler(const struct api_match *m, const struct api_raw_req *raw
                 api_reply_error(resp, 500, "Internal server error: the handler gave no answer");
 }
 
+bool api_dispatch_check(const struct api_route *const *tables, size_t n_tables,
+                        const struct api_raw_req *raw, struct api_ctx *ctx, struct api_resp *resp,
+                        struct api_match *m)
+{
+        (void)ctx;
+        if (raw->origin)
+                api_resp_header(resp, "Access-Control-Allow-Origin", "*");
+        if (raw->origin && raw->acr_method && strcmp(raw->method, "OPTIONS") == 0) {
+                cors_preflight(raw, resp);
+                return false;
+        }
+        switch (api_route_match(tables, n_tables, raw->method, raw->path, m)) {
+        case API_MATCH_OK:
+                break;
+        case API_MATCH_NO_METHOD:
+                api_resp_header(resp, "Allow", m->allow);
+                api_reply_error(resp, 405, "Method Not Allowed");
+                return false;
+        case API_MATCH_NO_PATH:
+        case _API_MATCH_MAX:
+                api_reply_error(resp, 404, "Not Found");
+                return false;
+        }
+        /* No admin tokens exist yet: admin rows fail closed. */
+        if (m->route->flags & API_F_ADMIN) {
+                api_reply_error(resp, 403, "Admin token required");
+                return false;
+        }
+        return true;
+}
+
 void api_dispatch_tables(const struct api_route *const *tables, size_t n_tables,
                          const struct api_raw_req *raw, struct api_ctx *ctx, struct api_resp *resp)
 {
         struct api_match m;
 
-        if (raw->origin)
-                api_resp_header(resp, "Access-Control-Allow-Origin", "*");
-        if (raw->origin && raw->acr_method && strcmp(raw->method, "OPTIONS") == 0) {
-                cors_preflight(raw, resp);
-                return;
-        }
-        switch (api_route_match(tables, n_tables, raw->method, raw->path, &m)) {
-        case API_MATCH_OK:
-                break;
-        case API_MATCH_NO_METHOD:
-                api_resp_header(resp, "Allow", m.allow);
-                api_reply_error(resp, 405, "Method Not Allowed");
-                return;
-        case API_MATCH_NO_PATH:
-        case _API_MATCH_MAX:
-                api_reply_error(resp, 404, "Not Found");
-                return;
-        }
-        /* No admin tokens exist yet: admin rows fail closed. */
-        if (m.route->flags & API_F_ADMIN) {
-                api_reply_error(resp, 403, "Admin token required");
-                return;
-        }
-        run_handler(&m, raw, ctx, resp);
+        if (api_dispatch_check(tables, n_tables, raw, ctx, resp, &m))
+                api_dispatch_run(&m, raw, ctx, resp);
+}
+
+unsigned api_route_flags(const char *method, const char *path)
+{
+        size_t n;
+        const struct api_route *const *t = api_route_tables(&n);
+        struct api_match m;
+
+        if (api_route_match(t, n, method, path, &m) != API_MATCH_OK)
+                return 0;
+        return m.route->flags;
 }
 
 void api_dispatch(const struct api_raw_req *raw, struct api_ctx *ctx, struct api_resp *resp)

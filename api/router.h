@@ -3,6 +3,7 @@
 /* Route tables and the dispatcher (STYLE.md "API routes"): CORS preflight, match with {name}
  * segments captured, 404 / 405 with Allow, row flags, the JSON body, then the handler. */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "api/api.h"
@@ -27,6 +28,16 @@ const struct api_route *const *api_route_tables(size_t *ret_n);
 /* Finds method + path in tables. HEAD matches GET rows; one trailing slash is ignored. */
 enum api_match_result api_route_match(const struct api_route *const *tables, size_t n_tables,
                                       const char *method, const char *path, struct api_match *ret);
+/* The flags of the row method + path would run in aio-apid's tables, 0 when none matches. */
+unsigned api_route_flags(const char *method, const char *path);
+/* The part of dispatch that runs before the handler: CORS, the match, 404/405, admin rows.
+ * Returns true with m set when the handler should run, false when resp is the final answer. */
+bool api_dispatch_check(const struct api_route *const *tables, size_t n_tables,
+                        const struct api_raw_req *raw, struct api_ctx *ctx, struct api_resp *resp,
+                        struct api_match *m);
+/* Runs the matched handler (the JSON body parsed first for API_F_JSON rows). */
+void api_dispatch_run(const struct api_match *m, const struct api_raw_req *raw,
+                      struct api_ctx *ctx, struct api_resp *resp);
 /* Runs one request through tables and fills resp (always: errors become envelopes). */
 void api_dispatch_tables(const struct api_route *const *tables, size_t n_tables,
                          const struct api_raw_req *raw, struct api_ctx *ctx, struct api_resp *resp);
