@@ -262,8 +262,13 @@ static int step_api(struct rt_jail *j, struct aio_err *err)
         if (rt_up_wait_ready(j->listen_fd, j->pidfd, RT_UP_READY_MS, err) < 0 ||
             rt_up_url(j->listen_fd, url, sizeof(url), err) < 0)
                 return -err->code;
+        if (rt_up_record(j->dir, url, err) < 0)
+                return -err->code;
         (void)printf("%s\n", url);
         (void)fflush(stdout);
+        /* --detach: the waiting parent has its line; later output goes to the log */
+        if (j->cfg->detach && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+                return aio_error(err, errno, "stdout to the log");
         return 0;
 }
 

@@ -45,6 +45,7 @@ enum {
         OPT_LISTEN,
         OPT_PORT,
         OPT_INSECURE,
+        OPT_DETACH,
 };
 
 /* clang-format off */
@@ -74,6 +75,7 @@ static const struct option run_options[] = {
         { "listen",      required_argument, NULL, OPT_LISTEN },
         { "port",        required_argument, NULL, OPT_PORT },
         { "insecure",    no_argument,       NULL, OPT_INSECURE },
+        { "detach",      no_argument,       NULL, OPT_DETACH },
         { "verbose",     no_argument,       NULL, 'v' },
         { "help",        no_argument,       NULL, 'h' },
         {}
@@ -82,7 +84,8 @@ static const struct option run_options[] = {
 
 static const char usage_text[] =
         "Usage: aio-run run [OPTIONS] -- CMD [ARGS...]\n"
-        "       aio-run up [OPTIONS] [--listen ADDR:PORT | --port PORT] [--insecure]\n"
+        "       aio-run up [OPTIONS] [--listen ADDR:PORT | --port PORT] [--insecure] [--detach]\n"
+        "       aio-run ls | stop NAME | logs NAME [--state-dir DIR]\n"
         "       aio-run gc [--state-dir DIR]\n"
         "       aio-run version\n"
         "\n"
@@ -125,6 +128,8 @@ static const char usage_text[] =
         "                        API answers; Ctrl-C stops the sandbox\n"
         "  --port PORT           the same as --listen 127.0.0.1:PORT\n"
         "  --insecure            allow a non-loopback --listen (the API has no auth yet)\n"
+        "  --detach              return once the API answers; the sandbox runs on, logging to\n"
+        "                        STATE/logs/NAME.log (see aio-run ls, stop NAME, logs NAME)\n"
         "Other:\n"
         "  -v, --verbose         debug logging\n"
         "  -h, --help            this text\n"
@@ -316,6 +321,9 @@ static int parse_option(struct rt_config *c, int opt, const char *arg, struct ai
         case OPT_INSECURE:
                 c->insecure = true;
                 return 0;
+        case OPT_DETACH:
+                c->detach = true;
+                return 0;
         default:
                 return parse_resource(c, opt, arg, err);
         }
@@ -396,6 +404,8 @@ static int up_prepare(struct rt_config *c, struct aio_err *err)
                 return aio_error(err, e, "aio-apid beside aio-run (%s)", dir);
         }
         append(&c->binds, &c->n_binds, &b, sizeof(b));
+        if (!c->name)
+                c->name = rt_up_random_name();
         if (!c->user_set) {
                 c->user_set = true;
                 c->uid = 1000;
@@ -412,7 +422,8 @@ static int cmd_up(int argc, char **argv)
 
         rt_config_init(&c);
         c.up = true;
-        if (parse_run(argc, argv, &c, &err) < 0 || up_prepare(&c, &err) < 0) {
+        if (parse_run(argc, argv, &c, &err) < 0 || up_prepare(&c, &err) < 0 ||
+            (c.detach && rt_up_detach(c.state_dir, c.name, &err) < 0)) {
                 log_error("%s", err.msg);
                 rt_config_free(&c);
                 return RT_EXIT_LAUNCHER;
@@ -460,10 +471,14 @@ int main(int argc, char **argv)
                 return cmd_up(argc - 1, argv + 1);
         if (strcmp(argv[1], "gc") == 0)
                 return cmd_gc(argc - 1, argv + 1);
+        if (strcmp(argv[1], "ls") == 0 || strcmp(argv[1], "stop") == 0 ||
+            strcmp(argv[1], "logs") == 0)
+                return rt_up_cmd(argc - 1, argv + 1);
         if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
                 (void)printf("aio-run %s\n", AIO_VERSION);
                 return 0;
         }
-        log_error("unknown command '%s' (run, gc, version; see aio-run --help)", argv[1]);
+        log_error("unknown command '%s' (run, up, ls, stop, logs, gc, version; see aio-run --help)",
+                  argv[1]);
         return RT_EXIT_LAUNCHER;
 }

@@ -77,7 +77,9 @@ static int probe(const struct sockaddr_storage *ss, socklen_t len, int pidfd, lo
                         return 0;
                 got += (size_t)n;
         }
-        return strncmp(buf, "HTTP/1.1 200", 12) == 0 || strncmp(buf, "HTTP/1.0 200", 12) == 0;
+        /* 401: it answers, and wants credentials the probe does not have */
+        return (strncmp(buf, "HTTP/1.", 7) == 0 && buf[8] == ' ') &&
+               (strncmp(buf + 9, "200", 3) == 0 || strncmp(buf + 9, "401", 3) == 0);
 }
 
 int rt_up_wait_ready(int listen_fd, int pidfd, int timeout_ms, struct aio_err *err)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdio.h>
 
 struct aio_err;
 
@@ -22,3 +23,25 @@ int rt_up_listen(const char *spec, bool insecure, struct aio_err *err);
 int rt_up_wait_ready(int listen_fd, int pidfd, int timeout_ms, struct aio_err *err);
 /* "http://127.0.0.1:PORT" of fd's address into buf. */
 int rt_up_url(int listen_fd, char *buf, unsigned size, struct aio_err *err);
+
+/* Management of running up sandboxes (up-ctl.c). */
+/* <state>/logs/<name>.log, where a --detach sandbox writes. Malloc'ed. */
+char *rt_up_log_path(const char *state_dir, const char *name);
+/* Records in dir (the sandbox's state directory) that it serves url, with our pid. */
+int rt_up_record(const char *dir, const char *url, struct aio_err *err);
+/* Whether a sandbox named name runs (its launcher holds its lock). */
+bool rt_up_running(const char *state_dir, const char *name);
+/* Prints a table of the running ones to out; returns how many. */
+int rt_up_ls(const char *state_dir, FILE *out, struct aio_err *err);
+/* SIGTERM to the launcher of name, then waits up to timeout_ms for it to be gone (SIGKILL
+ * after that, reported as an error). */
+int rt_up_stop(const char *state_dir, const char *name, int timeout_ms, struct aio_err *err);
+/* Copies the log of name to out_fd. */
+int rt_up_logs(const char *state_dir, const char *name, int out_fd, struct aio_err *err);
+/* aio-run ls | stop NAME | logs NAME, argv[0] being the command. Returns the exit code. */
+int rt_up_cmd(int argc, char **argv);
+/* A name for an unnamed sandbox: aio-XXXXXX. Malloc'ed. */
+char *rt_up_random_name(void);
+/* --detach: forks; the caller's process waits for the URL line, prints it and exits; the
+ * child returns 0 with stdin /dev/null, stdout a pipe to it and stderr the sandbox's log. */
+int rt_up_detach(const char *state_dir, const char *name, struct aio_err *err);

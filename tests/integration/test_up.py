@@ -110,3 +110,59 @@ def test_up_refuses_what_it_must(aio):
         busy.close()
     sandboxes = aio.state / "sandboxes"
     assert not sandboxes.exists() or list(sandboxes.iterdir()) == []
+
+
+def ctl(aio, *args):
+    return subprocess.run([str(AIO_RUN), *args, "--state-dir", str(aio.state)],
+                          capture_output=True, text=True, timeout=30)
+
+
+def ls_names(aio):
+    r = ctl(aio, "ls")
+    assert r.returncode == 0, r.stderr
+    return {line.split()[0]: line.split()[1] for line in r.stdout.splitlines()[1:]}
+
+
+def test_detach_ls_logs_stop(aio, apid, state_dir):
+    """--detach returns once the API answers; ls, logs and stop manage what runs on."""
+    urls = {}
+    for name in ("det-a", "det-b"):
+        r = subprocess.run([str(AIO_RUN), "up", "--state-dir", str(aio.state), "--name", name,
+                            "--port", "0", "--detach"], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        urls[name] = r.stdout.strip()
+        assert urls[name].startswith("http://127.0.0.1:")
+    try:
+        assert urls["det-a"] != urls["det-b"]
+        for url in urls.values():
+            assert get(url + "/v1/sandbox")[0] == 200
+        assert ls_names(aio) == urls
+        # the same name again is refused while it runs, and the first keeps serving
+        r = subprocess.run([str(AIO_RUN), "up", "--state-dir", str(aio.state), "--name", "det-a",
+                            "--port", "0", "--detach"], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 125 and "det-a" in r.stderr
+        assert get(urls["det-a"] + "/v1/sandbox")[0] == 200
+        assert ctl(aio, "logs", "det-a").returncode == 0
+        assert (state_dir / "logs" / "det-a.log").exists()
+        r = ctl(aio, "stop", "det-a")
+        assert r.returncode == 0, r.stderr
+        assert ls_names(aio) == {"det-b": urls["det-b"]}
+        with pytest.raises(OSError):
+            get(urls["det-a"] + "/v1/sandbox")
+        assert not (state_dir / "sandboxes" / "det-a").exists()
+        assert not os.path.exists("/sys/fs/cgroup/pids/aio/det-a")
+    finally:
+        for name in urls:
+            ctl(aio, "stop", name)
+    assert ls_names(aio) == {}
+
+
+def test_ctl_refuses_what_it_must(aio):
+    r = ctl(aio, "stop", "nosuch")
+    assert r.returncode == 125 and "no running sandbox named 'nosuch'" in r.stderr
+    r = ctl(aio, "stop", "../etc")
+    assert r.returncode == 125 and "name" in r.stderr
+    r = ctl(aio, "logs", "nosuch")
+    assert r.returncode == 125 and "no log" in r.stderr
+    r = subprocess.run([str(AIO_RUN), "stop"], capture_output=True, text=True)
+    assert r.returncode == 125 and "usage" in r.stderr
