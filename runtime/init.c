@@ -2,6 +2,7 @@
  * when the command ends kills whatever is left and exits with the command's status. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -21,6 +23,11 @@
 #include "jail-internal.h"
 #include "jail.h"
 #include "sync.h"
+
+#define RT_INIT_CAPS       (UINT64_C(1) << 5) /* CAP_KILL */
+#define RT_INIT_UP_CAPS    ((UINT64_C(1) << 6) | (UINT64_C(1) << 7) | (UINT64_C(1) << 8))
+#define RT_INIT_BACKOFF_MS 100LL  /* first restart delay; doubles up to 6.4 s */
+#define RT_INIT_STABLE_MS  30000  /* a run this long resets the backoff */
 
 static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 
@@ -123,35 +130,105 @@ static void report_start(int sync, int pipe_rd, pid_t cmd)
         (void)rt_sync_send(sync, &m, -1, &ignored);
 }
 
-__attribute__((noreturn)) static void supervise(int sfd, pid_t cmd)
+/* What pid 1 watches. With up, aio-apid is restarted when it dies unasked (a crash, an OOM
+ * kill), after a backoff that doubles on each quick death; the listening socket stays open in
+ * pid 1, so clients queue in its backlog meanwhile. */
+struct supervisor {
+        struct rt_jail *j;
+        pid_t cmd;           /* 0 while a restart is pending */
+        bool stopping;       /* asked to end: the command's end is the jail's */
+        bool done;           /* the command ended for good; code is the jail's status */
+        int code;
+        unsigned quick_deaths;
+        long long started_ms, restart_ms;
+};
+
+static long long mono_ms(void)
 {
-        int code = RT_EXIT_LAUNCHER;
-        bool cmd_done = false;
+        struct timespec ts;
 
+        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static pid_t start_command(struct rt_jail *j)
+{
+        pid_t pid = fork();
+
+        if (pid == 0)
+                rt_exec_command(j, -1, -1);
+        return pid;
+}
+
+static void command_ended(struct supervisor *sv, int status)
+{
+        bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        long long now = mono_ms();
+
+        sv->cmd = 0;
+        if (!sv->j->cfg->up || sv->stopping || clean) {
+                sv->code = status_to_code(status);
+                sv->done = true;
+                /* The command is gone: so is everything it left running. */
+                (void)kill(-1, SIGKILL);
+                return;
+        }
+        sv->quick_deaths = now - sv->started_ms < RT_INIT_STABLE_MS ? sv->quick_deaths + 1 : 0;
+        sv->restart_ms = now + (RT_INIT_BACKOFF_MS << (sv->quick_deaths < 6 ? sv->quick_deaths
+                                                                            : 6));
+}
+
+static void on_signal(struct supervisor *sv, int sig)
+{
+        if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGQUIT)
+                sv->stopping = true;
+        if (sv->cmd > 0) {
+                (void)kill(sv->cmd, sig);
+        } else if (sv->stopping && !sv->done) {
+                sv->code = 128 + sig;
+                sv->done = true;
+                (void)kill(-1, SIGKILL);
+        }
+}
+
+static int wait_timeout(const struct supervisor *sv)
+{
+        long long left;
+
+        if (sv->cmd > 0 || sv->done)
+                return -1;
+        left = sv->restart_ms - mono_ms();
+        return left < 0 ? 0 : (int)left;
+}
+
+__attribute__((noreturn)) static void supervise(struct rt_jail *j, int sfd, pid_t cmd)
+{
+        struct supervisor sv = {.j = j, .cmd = cmd, .code = RT_EXIT_LAUNCHER};
+        struct pollfd pfd = {.fd = sfd, .events = POLLIN};
+        struct signalfd_siginfo si;
+        int status;
+        pid_t p;
+
+        sv.started_ms = mono_ms();
         for (;;) {
-                struct signalfd_siginfo si;
-                int status;
-                pid_t p;
-
+                if (poll(&pfd, 1, wait_timeout(&sv)) == 0) {
+                        sv.cmd = start_command(j);
+                        sv.started_ms = mono_ms();
+                        sv.restart_ms = sv.started_ms + RT_INIT_BACKOFF_MS; /* fork failed */
+                        continue;
+                }
                 if (read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si)) {
-                        if (errno == EINTR)
+                        if (errno == EINTR || errno == EAGAIN)
                                 continue;
                         _exit(RT_EXIT_LAUNCHER);
                 }
-                if (si.ssi_signo != SIGCHLD) {
-                        if (!cmd_done)
-                                (void)kill(cmd, (int)si.ssi_signo);
-                        continue;
-                }
+                if (si.ssi_signo != SIGCHLD)
+                        on_signal(&sv, (int)si.ssi_signo);
                 while ((p = waitpid(-1, &status, WNOHANG)) > 0)
-                        if (p == cmd) {
-                                code = status_to_code(status);
-                                cmd_done = true;
-                                /* The command is gone: so is everything it left running. */
-                                (void)kill(-1, SIGKILL);
-                        }
-                if (p < 0 && errno == ECHILD && cmd_done)
-                        _exit(code);
+                        if (p == sv.cmd)
+                                command_ended(&sv, status);
+                if (p < 0 && errno == ECHILD && sv.done)
+                        _exit(sv.code);
         }
 }
 
@@ -194,8 +271,9 @@ void rt_init_main(struct rt_jail *j)
         report_start(j->sync_child, pipefd[0], cmd);
         (void)close(pipefd[0]);
         closep(&j->sync_child);
-        /* From here pid 1 only needs to signal its children. */
-        (void)rt_caps_apply(UINT64_C(1) << 5 /* CAP_KILL */, 0, 0, &err);
+        /* From here pid 1 only needs to signal its children; with up, also to start aio-apid
+         * again as the user it runs as (set*id, and dropping the bounding set). */
+        (void)rt_caps_apply(RT_INIT_CAPS | (j->cfg->up ? RT_INIT_UP_CAPS : 0), 0, 0, &err);
         (void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-        supervise(sfd, cmd);
+        supervise(j, sfd, cmd);
 }

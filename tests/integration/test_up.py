@@ -166,3 +166,43 @@ def test_ctl_refuses_what_it_must(aio):
     assert r.returncode == 125 and "no log" in r.stderr
     r = subprocess.run([str(AIO_RUN), "stop"], capture_output=True, text=True)
     assert r.returncode == 125 and "usage" in r.stderr
+
+
+def children(pid):
+    out = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            out += [int(p) for p in f.read().split()]
+    return out
+
+
+def apid_pid(aio, name):
+    """aio-apid of sandbox name: the child of its init, the child of its launcher."""
+    info = (aio.state / "sandboxes" / name / "up").read_text().split()
+    launcher = int(info[info.index("pid") + 1])
+    init = children(launcher)[0]
+    kids = children(init)
+    return kids[0] if kids else None
+
+
+def test_apid_restarted_after_a_crash(aio, apid):
+    """aio-apid killed by SIGSEGV or SIGKILL is started again by the init; the published
+    socket keeps accepting meanwhile (requests wait in its backlog)."""
+    r = subprocess.run([str(AIO_RUN), "up", "--state-dir", str(aio.state), "--name", "crashy",
+                        "--port", "0", "--detach"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    url = r.stdout.strip()
+    try:
+        for sig in (signal.SIGSEGV, signal.SIGKILL, signal.SIGKILL):
+            first = apid_pid(aio, "crashy")
+            assert first
+            os.kill(first, sig)
+            # no sleep: this request is accepted by the kernel while aio-apid is down
+            status, body = get(url + "/v1/sandbox")
+            assert status == 200 and body["success"] is True
+            second = apid_pid(aio, "crashy")
+            assert second and second != first
+        assert ls_names(aio) == {"crashy": url}
+    finally:
+        assert ctl(aio, "stop", "crashy").returncode == 0
+    assert ls_names(aio) == {}
