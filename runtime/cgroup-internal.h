@@ -42,6 +42,8 @@ struct rt_cgroup_host {
 };
 
 const char *rt_cgroup_ctl_to_string(enum rt_cgroup_ctl c);
+/* Whether word is one of the space-separated words of list. */
+bool rt_cgroup_word_in(const char *list, const char *word);
 /* [A-Za-z0-9_.-], first character alphanumeric, no "..", 1..RT_CGROUP_NAME_MAX
  * bytes. */
 int rt_cgroup_name_check(const char *name, struct aio_err *err);
