@@ -112,4 +112,5 @@ struct api_ctx {
         struct api_shells *shells;   /* /v1/shell sessions */
         struct api_bash *bash;       /* /v1/bash commands */
         struct api_watches *watches; /* /v1/file/watch */
+        struct api_workcg *workcg;   /* the agent's cgroup leaf (aio-run up); never NULL */
 };

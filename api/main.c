@@ -27,6 +27,7 @@
 #include "api/hooks.h"
 #include "api/http.h"
 #include "api/sandbox.h"
+#include "api/workcg.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 
@@ -246,6 +247,7 @@ static int wait_for_stop(void)
 
 static int serve(const struct apid_opts *o, int fd, struct aio_err *err)
 {
+        struct api_workcg workcg;
         struct api_ctx ctx = {
                 .sandbox = api_sandbox_new(fd, true),
                 .hooks = api_hooks_new(getenv("SANDBOX_SHUTDOWN_HOOKS"),
@@ -261,8 +263,13 @@ static int serve(const struct apid_opts *o, int fd, struct aio_err *err)
                 .ctx = &ctx,
         };
         struct api_http *http = NULL;
-        int r = api_http_start(&cfg, &http, err);
+        int r = api_workcg_parse(getenv("AIO_WORK_CGROUP"), &workcg, err);
 
+        /* what aio-apid starts must not see it: the fds are close-on-exec */
+        (void)unsetenv("AIO_WORK_CGROUP");
+        ctx.workcg = &workcg;
+        if (r == 0)
+                r = api_http_start(&cfg, &http, err);
         if (r == 0) {
                 log_info("serving on fd %d (%u threads, %u connections)", fd, o->threads,
                          o->max_conns);

@@ -24,11 +24,13 @@ struct rt_cgroup_dir {
         unsigned ctls; /* 1u << enum rt_cgroup_ctl found in this hierarchy */
         int aio_fd;    /* <where>/aio */
         int fd;        /* <where>/aio/<name>; >= 0 exactly when it is ours to remove */
-        bool made_aio; /* rt_cgroup_create made <where>/aio: undone on failure */
+        int leaf_fd[_RT_CGROUP_LEAF_MAX]; /* RT_CGROUP_SPLIT: <name>/api, <name>/work; or -1 */
+        bool made_aio;                    /* rt_cgroup_create made <where>/aio: undone on failure */
 };
 
 struct rt_cgroup {
         enum rt_cgroup_driver driver;
+        bool split;
         char *name;
         const struct rt_cgroup_fs_ops *ops;
         unsigned timeout_ms;
@@ -40,6 +42,12 @@ struct rt_cgroup {
 #define V2_CTLS      (CTL_BIT(RT_CGROUP_MEMORY) | CTL_BIT(RT_CGROUP_PIDS) | CTL_BIT(RT_CGROUP_CPU))
 #define DIR_FLAGS    (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define POLL_STEP_NS 10000000L /* 10 ms */
+#define API_PIDS_MAX "4096"    /* the api leaf: aio-apid's threads and helpers */
+
+static const char *const leaf_names[_RT_CGROUP_LEAF_MAX] = {
+        [RT_CGROUP_LEAF_API] = "api",
+        [RT_CGROUP_LEAF_WORK] = "work",
+};
 
 static int sys_mkdirat(int dirfd, const char *name, mode_t mode)
 {
@@ -62,8 +70,8 @@ static struct rt_cgroup *cg_new(const struct rt_cgroup_host *h, const char *name
         cg->ops = h->ops ? h->ops : &sys_ops;
         cg->timeout_ms = h->kill_timeout_ms ? h->kill_timeout_ms : RT_CGROUP_KILL_MS;
         if (h->driver == RT_CGROUP_V2) {
-                cg->dirs[cg->n_dirs++] =
-                        (struct rt_cgroup_dir){aio_xstrdup(h->v2_root), V2_CTLS, -1, -1, false};
+                cg->dirs[cg->n_dirs++] = (struct rt_cgroup_dir){
+                        aio_xstrdup(h->v2_root), V2_CTLS, -1, -1, {-1, -1}, false};
                 return cg;
         }
         for (int c = 0; c < _RT_CGROUP_CTL_MAX; c++) {
@@ -74,8 +82,8 @@ static struct rt_cgroup *cg_new(const struct rt_cgroup_host *h, const char *name
                 while (i < cg->n_dirs && strcmp(cg->dirs[i].where, h->v1_mount[c]) != 0)
                         i++;
                 if (i == cg->n_dirs)
-                        cg->dirs[cg->n_dirs++] = (struct rt_cgroup_dir){aio_xstrdup(h->v1_mount[c]),
-                                                                        0, -1, -1, false};
+                        cg->dirs[cg->n_dirs++] = (struct rt_cgroup_dir){
+                                aio_xstrdup(h->v1_mount[c]), 0, -1, -1, {-1, -1}, false};
                 cg->dirs[i].ctls |= CTL_BIT(c);
         }
         return cg;
@@ -86,25 +94,44 @@ static void cg_free(struct rt_cgroup *cg)
         for (size_t i = 0; i < cg->n_dirs; i++) {
                 closep(&cg->dirs[i].fd);
                 closep(&cg->dirs[i].aio_fd);
+                for (int l = 0; l < _RT_CGROUP_LEAF_MAX; l++)
+                        closep(&cg->dirs[i].leaf_fd[l]);
                 free(cg->dirs[i].where);
         }
         free(cg->name);
         free(cg);
 }
 
-/* The directory holding controller c, or -1. */
-static int cg_fd(const struct rt_cgroup *cg, enum rt_cgroup_ctl c)
+static const struct rt_cgroup_dir *cg_dir(const struct rt_cgroup *cg, enum rt_cgroup_ctl c)
 {
         for (size_t i = 0; i < cg->n_dirs; i++)
                 if (cg->dirs[i].ctls & CTL_BIT(c))
-                        return cg->dirs[i].fd;
-        return -1;
+                        return &cg->dirs[i];
+        return NULL;
+}
+
+/* The sandbox's directory holding controller c, or -1. */
+static int cg_fd(const struct rt_cgroup *cg, enum rt_cgroup_ctl c)
+{
+        const struct rt_cgroup_dir *d = cg_dir(cg, c);
+
+        return d ? d->fd : -1;
+}
+
+/* Where the limits of controller c go and its events are read: the work leaf when split. */
+static int cg_target(const struct rt_cgroup *cg, enum rt_cgroup_ctl c)
+{
+        const struct rt_cgroup_dir *d = cg_dir(cg, c);
+
+        if (!d)
+                return -1;
+        return cg->split ? d->leaf_fd[RT_CGROUP_LEAF_WORK] : d->fd;
 }
 
 static int cg_knob(const struct rt_cgroup *cg, enum rt_cgroup_ctl c, const char *file,
                    const char *value, struct aio_err *err)
 {
-        int fd = cg_fd(cg, c);
+        int fd = cg_target(cg, c);
 
         if (fd < 0)
                 return aio_error_msg(err, EOPNOTSUPP, "no %s cgroup for %s",
@@ -239,6 +266,34 @@ static int dir_make(struct rt_cgroup *cg, struct rt_cgroup_dir *d, bool need_cpu
         return 0;
 }
 
+/* RT_CGROUP_SPLIT: <name>/api and <name>/work (v2: with the controllers enabled for them). */
+static int leaves_make(struct rt_cgroup *cg, struct rt_cgroup_dir *d, bool need_cpu,
+                       struct aio_err *err)
+{
+        if (cg->driver == RT_CGROUP_V2 && v2_enable(d->fd, cg->name, need_cpu, err) < 0)
+                return -err->code;
+        for (int l = 0; l < _RT_CGROUP_LEAF_MAX; l++) {
+                if (cg->ops->mkdirat(d->fd, leaf_names[l], 0755) < 0)
+                        return aio_error(err, errno, "mkdir %s/aio/%s/%s", d->where, cg->name,
+                                         leaf_names[l]);
+                d->leaf_fd[l] = openat(d->fd, leaf_names[l], DIR_FLAGS);
+                if (d->leaf_fd[l] < 0)
+                        return aio_error(err, errno, "open %s/aio/%s/%s", d->where, cg->name,
+                                         leaf_names[l]);
+        }
+        return 0;
+}
+
+static void leaves_rmdir(const struct rt_cgroup *cg, struct rt_cgroup_dir *d)
+{
+        for (int l = _RT_CGROUP_LEAF_MAX; l-- > 0;) {
+                closep(&d->leaf_fd[l]);
+                d->leaf_fd[l] = -1;
+                if (d->fd >= 0)
+                        (void)cg->ops->rmdirat(d->fd, leaf_names[l]);
+        }
+}
+
 /* Removes what a failed create made, newest first. */
 static void cg_undo(struct rt_cgroup *cg)
 {
@@ -246,6 +301,7 @@ static void cg_undo(struct rt_cgroup *cg)
                 struct rt_cgroup_dir *d = &cg->dirs[i];
                 cleanup_close int root = -1;
 
+                leaves_rmdir(cg, d);
                 if (d->fd >= 0) {
                         closep(&d->fd);
                         d->fd = -1;
@@ -323,8 +379,20 @@ static int v1_apply(const struct rt_cgroup *cg, const struct rt_cgroup_limits *l
         return r;
 }
 
+/* The api leaf's own bound: a fork bomb in the work leaf leaves it its pids. */
+static int api_leaf_apply(const struct rt_cgroup *cg, struct aio_err *err)
+{
+        const struct rt_cgroup_dir *d = cg_dir(cg, RT_CGROUP_PIDS);
+
+        if (!d)
+                return 0;
+        if (aio_write_knob(d->leaf_fd[RT_CGROUP_LEAF_API], "pids.max", API_PIDS_MAX, err) < 0)
+                return aio_error_prefix(err, "cgroup %s/api", cg->name);
+        return 0;
+}
+
 int rt_cgroup_create_at(const struct rt_cgroup_host *h, const char *name,
-                        const struct rt_cgroup_limits *lim, struct rt_cgroup **ret,
+                        const struct rt_cgroup_limits *lim, unsigned flags, struct rt_cgroup **ret,
                         struct aio_err *err)
 {
         static const struct rt_cgroup_limits none;
@@ -335,11 +403,17 @@ int rt_cgroup_create_at(const struct rt_cgroup_host *h, const char *name,
         if (rt_cgroup_name_check(name, err) < 0 || limits_check(l, err) < 0)
                 return -err->code;
         cg = cg_new(h, name);
+        cg->split = flags & RT_CGROUP_SPLIT;
         r = cg->driver == RT_CGROUP_V1 ? v1_check_mounted(cg, limits_cpu(l), err) : 0;
-        for (size_t i = 0; r >= 0 && i < cg->n_dirs; i++)
+        for (size_t i = 0; r >= 0 && i < cg->n_dirs; i++) {
                 r = dir_make(cg, &cg->dirs[i], limits_cpu(l), err);
+                if (r >= 0 && cg->split)
+                        r = leaves_make(cg, &cg->dirs[i], limits_cpu(l), err);
+        }
         if (r >= 0)
                 r = cg->driver == RT_CGROUP_V2 ? v2_apply(cg, l, err) : v1_apply(cg, l, err);
+        if (r >= 0 && cg->split)
+                r = api_leaf_apply(cg, err);
         if (r < 0) {
                 cg_undo(cg);
                 cg_free(cg);
@@ -350,21 +424,23 @@ int rt_cgroup_create_at(const struct rt_cgroup_host *h, const char *name,
         return 0;
 }
 
-int rt_cgroup_create(const char *name, const struct rt_cgroup_limits *lim, struct rt_cgroup **ret,
-                     struct aio_err *err)
+int rt_cgroup_create(const char *name, const struct rt_cgroup_limits *lim, unsigned flags,
+                     struct rt_cgroup **ret, struct aio_err *err)
 {
         cleanup_cgroup_host struct rt_cgroup_host h = {0};
 
         if (rt_cgroup_host_probe(RT_CGROUP_ROOT, RT_CGROUP_MOUNTINFO, &h, err) < 0)
                 return aio_error_prefix(err, "cgroup");
-        return rt_cgroup_create_at(&h, name, lim, ret, err);
+        return rt_cgroup_create_at(&h, name, lim, flags, ret, err);
 }
 
 /* ---- processes ---- */
 
 int rt_cgroup_fd(const struct rt_cgroup *cg)
 {
-        return cg && cg->driver == RT_CGROUP_V2 ? cg->dirs[0].fd : -1;
+        if (!cg || cg->driver != RT_CGROUP_V2)
+                return -1;
+        return cg->split ? cg->dirs[0].leaf_fd[RT_CGROUP_LEAF_API] : cg->dirs[0].fd;
 }
 
 int rt_cgroup_add_pid(struct rt_cgroup *cg, pid_t pid, struct aio_err *err)
@@ -375,9 +451,11 @@ int rt_cgroup_add_pid(struct rt_cgroup *cg, pid_t pid, struct aio_err *err)
                 return aio_error_msg(err, EINVAL, "cgroup %s: invalid pid %d", cg->name, (int)pid);
         (void)snprintf(buf, sizeof(buf), "%d", (int)pid);
         for (size_t i = 0; i < cg->n_dirs; i++) {
-                if (cg->dirs[i].fd < 0)
+                int fd = cg->split ? cg->dirs[i].leaf_fd[RT_CGROUP_LEAF_API] : cg->dirs[i].fd;
+
+                if (fd < 0)
                         continue;
-                if (aio_write_knob(cg->dirs[i].fd, "cgroup.procs", buf, err) < 0)
+                if (aio_write_knob(fd, "cgroup.procs", buf, err) < 0)
                         return aio_error_prefix(err, "cgroup %s (%s)", cg->name, cg->dirs[i].where);
         }
         return 0;
@@ -428,14 +506,17 @@ static int cg_scan(const struct rt_cgroup *cg, bool kill_them, struct aio_err *e
         int total = 0;
 
         for (size_t i = 0; i < cg->n_dirs; i++) {
-                int n;
+                const struct rt_cgroup_dir *d = &cg->dirs[i];
+                int fds[] = {d->fd, d->leaf_fd[RT_CGROUP_LEAF_API],
+                             d->leaf_fd[RT_CGROUP_LEAF_WORK]};
 
-                if (cg->dirs[i].fd < 0)
-                        continue;
-                n = procs_scan(cg->dirs[i].fd, kill_them, err);
-                if (n < 0)
-                        return aio_error_prefix(err, "cgroup %s (%s)", cg->name, cg->dirs[i].where);
-                total += n;
+                for (size_t k = 0; k < ELEMENTSOF(fds); k++) {
+                        int n = fds[k] < 0 ? 0 : procs_scan(fds[k], kill_them, err);
+
+                        if (n < 0)
+                                return aio_error_prefix(err, "cgroup %s (%s)", cg->name, d->where);
+                        total += n;
+                }
         }
         return total;
 }
@@ -536,30 +617,89 @@ int rt_cgroup_events(const struct rt_cgroup *cg, struct rt_cgroup_events *ret, s
         struct rt_cgroup_events ev = {0};
         const char *oom = cg->driver == RT_CGROUP_V2 ? "memory.events" : "memory.oom_control";
 
-        if (read_key(cg_fd(cg, RT_CGROUP_MEMORY), oom, "oom_kill", &ev.oom_kills, err) < 0 ||
-            read_key(cg_fd(cg, RT_CGROUP_PIDS), "pids.events", "max", &ev.pids_limit, err) < 0)
+        if (read_key(cg_target(cg, RT_CGROUP_MEMORY), oom, "oom_kill", &ev.oom_kills, err) < 0 ||
+            read_key(cg_target(cg, RT_CGROUP_PIDS), "pids.events", "max", &ev.pids_limit, err) < 0)
                 return aio_error_prefix(err, "cgroup %s", cg->name);
         *ret = ev;
         return 0;
 }
 
+static int work_openat(const struct rt_cgroup *cg, int dirfd, const char *file, int flags,
+                       struct aio_err *err)
+{
+        int fd = dirfd < 0 ? -1 : openat(dirfd, file, flags | O_CLOEXEC | O_NOFOLLOW);
+
+        if (fd < 0)
+                return aio_error(err, dirfd < 0 ? ENOENT : errno, "cgroup %s: open work/%s",
+                                 cg->name, file);
+        return fd;
+}
+
+int rt_cgroup_work_open(const struct rt_cgroup *cg, int *ret, size_t max, size_t *ret_n,
+                        struct aio_err *err)
+{
+        const char *oom = cg->driver == RT_CGROUP_V2 ? "memory.events" : "memory.oom_control";
+        int fds[RT_CGROUP_WORK_FDS_MAX];
+        size_t n = 0;
+
+        if (!cg->split || cg->n_dirs + 2 > max || max > RT_CGROUP_WORK_FDS_MAX)
+                return aio_error_msg(err, EINVAL, "cgroup %s: no work leaf to open", cg->name);
+        for (size_t i = 0; i < cg->n_dirs; i++) {
+                fds[n] = work_openat(cg, cg->dirs[i].leaf_fd[RT_CGROUP_LEAF_WORK], "cgroup.procs",
+                                     O_WRONLY, err);
+                if (fds[n] < 0)
+                        goto fail;
+                n++;
+        }
+        fds[n] = work_openat(cg, cg_target(cg, RT_CGROUP_MEMORY), oom, O_RDONLY, err);
+        if (fds[n] < 0)
+                goto fail;
+        n++;
+        fds[n] = work_openat(cg, cg_target(cg, RT_CGROUP_PIDS), "pids.events", O_RDONLY, err);
+        if (fds[n] < 0)
+                goto fail;
+        n++;
+        memcpy(ret, fds, n * sizeof(*fds));
+        *ret_n = n;
+        return 0;
+fail:
+        while (n > 0)
+                closep(&fds[--n]);
+        return -err->code;
+}
+
 /* ---- removal ---- */
 
-static int dir_remove(const struct rt_cgroup *cg, struct rt_cgroup_dir *d, struct aio_err *err)
+/* rmdir parent/name; v1 may report EBUSY for a moment after the last task died. */
+static int rmdir_retry(const struct rt_cgroup *cg, int parent, const char *name,
+                       const struct rt_cgroup_dir *d, struct aio_err *err)
 {
         int64_t deadline = now_ms() + cg->timeout_ms;
 
-        closep(&d->fd);
-        d->fd = -1;
-        /* v1 may report EBUSY for a moment after the last task died. */
-        while (cg->ops->rmdirat(d->aio_fd, cg->name) < 0) {
+        while (cg->ops->rmdirat(parent, name) < 0) {
                 if (errno == ENOENT)
                         return 0;
                 if (errno != EBUSY || now_ms() >= deadline)
-                        return aio_error(err, errno, "rmdir %s/aio/%s", d->where, cg->name);
+                        return aio_error(err, errno, "rmdir %s/aio/%s%s%s", d->where, cg->name,
+                                         name == cg->name ? "" : "/", name == cg->name ? "" : name);
                 sleep_step();
         }
         return 0;
+}
+
+static int dir_remove(const struct rt_cgroup *cg, struct rt_cgroup_dir *d, struct aio_err *err)
+{
+        for (int l = _RT_CGROUP_LEAF_MAX; l-- > 0;) {
+                if (d->leaf_fd[l] < 0)
+                        continue;
+                closep(&d->leaf_fd[l]);
+                d->leaf_fd[l] = -1;
+                if (rmdir_retry(cg, d->fd, leaf_names[l], d, err) < 0)
+                        return -err->code;
+        }
+        closep(&d->fd);
+        d->fd = -1;
+        return rmdir_retry(cg, d->aio_fd, cg->name, d, err);
 }
 
 int rt_cgroup_destroy(struct rt_cgroup *cg, struct aio_err *err)
@@ -595,6 +735,8 @@ static int dir_open_existing(struct rt_cgroup_dir *d, const char *name, struct a
         if (d->fd < 0)
                 return errno == ENOENT ? -ENOENT
                                        : aio_error(err, errno, "open %s/aio/%s", d->where, name);
+        for (int l = 0; l < _RT_CGROUP_LEAF_MAX; l++)
+                d->leaf_fd[l] = openat(d->fd, leaf_names[l], DIR_FLAGS);
         return 0;
 }
 

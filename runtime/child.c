@@ -218,10 +218,15 @@ void rt_child_main(struct rt_jail *j)
         struct aio_err err = {0};
 
         rt_init_die_on_faults();
-        /* Nothing of the launcher's but the sync socket and stdio comes along. */
-        int keep[] = {j->sync_child, j->listen_fd};
+        /* Nothing of the launcher's but the sync socket, stdio and up's fds comes along. */
+        int keep[2 + RT_CGROUP_WORK_FDS_MAX] = {j->sync_child};
+        size_t n_keep = 1;
 
-        if (aio_close_all_except(keep, j->listen_fd >= 0 ? 2 : 1, &err) < 0)
+        if (j->listen_fd >= 0)
+                keep[n_keep++] = j->listen_fd;
+        for (size_t i = 0; i < j->n_work_fds; i++)
+                keep[n_keep++] = j->work_fds[i];
+        if (aio_close_all_except(keep, n_keep, &err) < 0)
                 _exit(RT_EXIT_LAUNCHER_CHILD);
         j->sync_parent = j->sync_sig = j->lock_fd = j->pidfd = -1;
         j->ids.lock_fd = -1;

@@ -20,6 +20,7 @@ void rt_config_init(struct rt_config *c)
                 .net = RT_NET_NONE,
                 .uid_base = RT_DEFAULT_UID_BASE,
                 .uid_slots = RT_DEFAULT_UID_SLOTS,
+                .ready_fd = -1,
         };
 }
 

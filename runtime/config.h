@@ -66,7 +66,8 @@ struct rt_config {
         bool up;      /* aio-run up: the command is aio-apid, serving on listen */
         char *listen; /* ADDR:PORT (up only) */
         bool insecure;
-        bool detach; /* up --detach: stdout goes to the log once the URL is out */
+        bool detach;  /* up --detach */
+        int ready_fd; /* up --detach: where the URL line goes; -1: stdout */
 };
 
 void rt_config_init(struct rt_config *c);

@@ -139,6 +139,33 @@ static int step_no_new_privs(struct rt_jail *j, struct aio_err *err)
         return 0;
 }
 
+/* up: the work leaf's fds become 4...; AIO_WORK_CGROUP says which is which:
+ * "procs=4,5,6 oom=7 pids=8". Moved out of the way first: one may sit on 3 or on a target. */
+static int work_fds_place(struct rt_jail *j, struct aio_err *err)
+{
+        char env[128] = "procs=";
+        size_t n = j->n_work_fds, len = strlen(env);
+
+        for (size_t i = 0; i < n; i++) {
+                int fd = fcntl(j->work_fds[i], F_DUPFD_CLOEXEC, 64);
+
+                if (fd < 0)
+                        return aio_error(err, errno, "dup the work cgroup fds");
+                j->work_fds[i] = fd;
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (dup2(j->work_fds[i], 4 + (int)i) < 0)
+                        return aio_error(err, errno, "make the work cgroup fds 4...");
+                if (i < n - 2)
+                        len += (size_t)snprintf(env + len, sizeof(env) - len, "%s%zu", i ? "," : "",
+                                                4 + i);
+        }
+        (void)snprintf(env + len, sizeof(env) - len, " oom=%zu pids=%zu", 4 + n - 2, 4 + n - 1);
+        if (setenv("AIO_WORK_CGROUP", env, 1) < 0)
+                return aio_error(err, errno, "setenv AIO_WORK_CGROUP");
+        return 0;
+}
+
 /* aio-run up: the listening socket becomes fd 3, as systemd socket activation passes it. */
 static int step_listen_fd(struct rt_jail *j, struct aio_err *err)
 {
@@ -146,6 +173,12 @@ static int step_listen_fd(struct rt_jail *j, struct aio_err *err)
 
         if (j->listen_fd < 0)
                 return 0;
+        /* out of the way of 4... first */
+        j->listen_fd = fcntl(j->listen_fd, F_DUPFD_CLOEXEC, 64);
+        if (j->listen_fd < 0)
+                return aio_error(err, errno, "dup the API socket");
+        if (j->n_work_fds >= 2 && work_fds_place(j, err) < 0)
+                return -err->code;
         if (j->listen_fd == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(j->listen_fd, 3) < 0)
                 return aio_error(err, errno, "make the API socket fd 3");
         (void)snprintf(pid, sizeof(pid), "%d", (int)getpid());
@@ -156,8 +189,10 @@ static int step_listen_fd(struct rt_jail *j, struct aio_err *err)
 
 static int step_close_fds(struct rt_jail *j, struct aio_err *err)
 {
-        /* everything but stdio (and the API socket) is gone at exec */
-        return aio_fds_cloexec_from(j->listen_fd >= 0 ? 4 : 3, err);
+        /* everything but stdio (and up's fds) is gone at exec */
+        if (j->listen_fd < 0)
+                return aio_fds_cloexec_from(3, err);
+        return aio_fds_cloexec_from(4 + (int)j->n_work_fds, err);
 }
 
 static int step_seccomp(struct rt_jail *j, struct aio_err *err)

@@ -97,7 +97,14 @@ static int step_cgroup(struct rt_jail *j, struct aio_err *err)
 {
         if (geteuid() != 0 && !has_limits(&j->cfg->limits))
                 return 0;
-        return rt_cgroup_create(j->id, &j->cfg->limits, &j->cg, err);
+        if (rt_cgroup_create(j->id, &j->cfg->limits, j->cfg->up ? RT_CGROUP_SPLIT : 0, &j->cg,
+                             err) < 0)
+                return -err->code;
+        /* up: aio-apid moves what it starts into the work leaf and reads its events */
+        if (!j->cfg->up)
+                return 0;
+        return rt_cgroup_work_open(j->cg, j->work_fds, ELEMENTSOF(j->work_fds), &j->n_work_fds,
+                                   err);
 }
 
 static int step_clone(struct rt_jail *j, struct aio_err *err)
@@ -264,11 +271,12 @@ static int step_api(struct rt_jail *j, struct aio_err *err)
                 return -err->code;
         if (rt_up_record(j->dir, url, err) < 0)
                 return -err->code;
+        if (j->cfg->ready_fd >= 0) {
+                (void)dprintf(j->cfg->ready_fd, "%s\n", url);
+                return 0;
+        }
         (void)printf("%s\n", url);
         (void)fflush(stdout);
-        /* --detach: the waiting parent has its line; later output goes to the log */
-        if (j->cfg->detach && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
-                return aio_error(err, errno, "stdout to the log");
         return 0;
 }
 
@@ -302,8 +310,7 @@ void rt_jail_notified(struct rt_jail *j)
 
         if (rt_seccomp_log_answer(j->notify_fd, &j->bpf, &err) < 0) {
                 log_error("--seccomp-log: %s", err.msg);
-                closep(&j->notify_fd);
-                closep(&j->listen_fd); /* the command's refused calls now fail with ENOSYS */
+                closep(&j->notify_fd); /* the command's refused calls now fail with ENOSYS */
         }
 }
 
@@ -381,7 +388,9 @@ static void cleanup(struct rt_jail *j)
         closep(&j->tree_fd);
         closep(&j->sync_sig);
         closep(&j->notify_fd);
-        closep(&j->notify_fd);
+        closep(&j->listen_fd);
+        for (size_t i = 0; i < j->n_work_fds; i++)
+                closep(&j->work_fds[i]);
         free(j->id);
         free(j->dir);
         free(j->root_path);

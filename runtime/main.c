@@ -423,7 +423,7 @@ static int cmd_up(int argc, char **argv)
         rt_config_init(&c);
         c.up = true;
         if (parse_run(argc, argv, &c, &err) < 0 || up_prepare(&c, &err) < 0 ||
-            (c.detach && rt_up_detach(c.state_dir, c.name, &err) < 0)) {
+            (c.detach && (c.ready_fd = rt_up_detach(c.state_dir, c.name, &err)) < 0)) {
                 log_error("%s", err.msg);
                 rt_config_free(&c);
                 return RT_EXIT_LAUNCHER;

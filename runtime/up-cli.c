@@ -1,6 +1,4 @@
 /* The command lines of `aio-run ls|stop|logs` and the --detach of `aio-run up`. */
-#include "up.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -19,12 +17,13 @@
 
 #include "config.h"
 #include "jail.h"
+#include "up.h"
 
 #define STOP_TIMEOUT_MS 10000
 
 /* [--state-dir DIR] [NAME]: the state dir (malloc'ed) and the name, if one is wanted. */
-static int parse_ctl(int argc, char **argv, bool want_name, char **ret_state,
-                     const char **ret_name, struct aio_err *err)
+static int parse_ctl(int argc, char **argv, bool want_name, char **ret_state, const char **ret_name,
+                     struct aio_err *err)
 {
         static const struct option opts[] = {{"state-dir", required_argument, NULL, 's'}, {}};
         cleanup_free char *state = NULL;
@@ -39,8 +38,8 @@ static int parse_ctl(int argc, char **argv, bool want_name, char **ret_state,
                 state = aio_xstrdup(optarg);
         }
         if (want_name ? argc - optind != 1 : argc != optind)
-                return aio_error_msg(err, EINVAL, "usage: aio-run %s [--state-dir DIR]%s",
-                                     argv[0], want_name ? " NAME" : "");
+                return aio_error_msg(err, EINVAL, "usage: aio-run %s [--state-dir DIR]%s", argv[0],
+                                     want_name ? " NAME" : "");
         *ret_state = state ? take_ptr(&state) : rt_default_state_dir();
         *ret_name = want_name ? argv[optind] : NULL;
         return 0;
@@ -125,8 +124,8 @@ static int detach_parent(int rd, pid_t child, const char *name, const char *log)
         }
         (void)waitpid(child, NULL, 0);
         last_line(log, line, sizeof(line));
-        log_error("sandbox '%s' did not start%s%s (its log: %s)", name, line[0] ? ": " : "",
-                  line, log);
+        log_error("sandbox '%s' did not start%s%s (its log: %s)", name, line[0] ? ": " : "", line,
+                  log);
         return RT_EXIT_LAUNCHER;
 }
 
@@ -140,8 +139,7 @@ int rt_up_detach(const char *state_dir, const char *name, struct aio_err *err)
 
         /* before the log is truncated: it may be a running sandbox's */
         if (rt_up_running(state_dir, name))
-                return aio_error_msg(err, EEXIST, "a sandbox named '%s' is already running",
-                                     name);
+                return aio_error_msg(err, EEXIST, "a sandbox named '%s' is already running", name);
         if (aio_mkdir_p(logs, 0700, err) < 0)
                 return -err->code;
         log_fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -157,11 +155,10 @@ int rt_up_detach(const char *state_dir, const char *name, struct aio_err *err)
                 (void)close(p[1]);
                 exit(detach_parent(p[0], pid, name, log));
         }
-        /* the launcher, detached: stdout is the pipe until the URL is out (then the log) */
+        /* the launcher, detached: the URL goes to the pipe, everything else to the log */
         (void)close(p[0]);
-        if (setsid() < 0 || dup2(null_fd, STDIN_FILENO) < 0 || dup2(p[1], STDOUT_FILENO) < 0 ||
+        if (setsid() < 0 || dup2(null_fd, STDIN_FILENO) < 0 || dup2(log_fd, STDOUT_FILENO) < 0 ||
             dup2(log_fd, STDERR_FILENO) < 0)
                 return aio_error(err, errno, "detach");
-        (void)close(p[1]);
-        return 0;
+        return p[1];
 }

@@ -2,8 +2,6 @@
  * (its URL and launcher pid, written once the API answers) beside the lock its launcher holds,
  * and its log in <state>/logs/<id>.log. ls, stop and logs read those; a sandbox whose lock is
  * free is not running, whatever its files say. */
-#include "up.h"
-
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +20,7 @@
 #include "common/xalloc.h"
 
 #include "config.h"
+#include "up.h"
 
 struct up_info {
         long pid;
@@ -55,8 +54,8 @@ static int info_read(const char *dir, struct up_info *ret)
         cleanup_fclose FILE *f = fopen(path, "re");
         struct up_info info = {0};
 
-        if (!f || fscanf(f, "pid %ld\nstarted %lld\nurl %159s", &info.pid, &info.started,
-                         info.url) != 3)
+        if (!f ||
+            fscanf(f, "pid %ld\nstarted %lld\nurl %159s", &info.pid, &info.started, info.url) != 3)
                 return -ENOENT;
         *ret = info;
         return 0;

@@ -43,5 +43,6 @@ int rt_up_cmd(int argc, char **argv);
 /* A name for an unnamed sandbox: aio-XXXXXX. Malloc'ed. */
 char *rt_up_random_name(void);
 /* --detach: forks; the caller's process waits for the URL line, prints it and exits; the
- * child returns 0 with stdin /dev/null, stdout a pipe to it and stderr the sandbox's log. */
+ * child returns the pipe to write that line to (close-on-exec), with stdin /dev/null and
+ * stdout and stderr the sandbox's log. */
 int rt_up_detach(const char *state_dir, const char *name, struct aio_err *err);

@@ -360,6 +360,45 @@ static void test_mountinfo_separate_cpu(void **state)
 
 /* ---- v2 on a fake tree ---- */
 
+/* aio-run up's split: the limits on work, a pids bound of its own on api, both removed. */
+static void test_v2_split(void **state)
+{
+        struct fx *fx = *state;
+        struct rt_cgroup *cg = NULL;
+        struct aio_err err;
+        struct stat a, b;
+        int fds[RT_CGROUP_WORK_FDS_MAX];
+        size_t n = 0;
+
+        assert_int_equal(rt_cgroup_create_at(&fx->host, "up", &lim_std, RT_CGROUP_SPLIT, &cg, &err),
+                         0);
+        assert_file(fx->dir, "v2/aio/up/cgroup.subtree_control", "+memory +pids +cpu");
+        assert_file(fx->dir, "v2/aio/up/memory.max", "");
+        assert_file(fx->dir, "v2/aio/up/work/memory.max", "33554432");
+        assert_file(fx->dir, "v2/aio/up/work/pids.max", "16");
+        assert_file(fx->dir, "v2/aio/up/work/cpu.max", "50000 100000");
+        assert_file(fx->dir, "v2/aio/up/work/memory.oom.group", "1");
+        assert_file(fx->dir, "v2/aio/up/api/pids.max", "4096");
+        assert_file(fx->dir, "v2/aio/up/api/memory.max", "");
+        /* CLONE_INTO_CGROUP puts pid 1 into the api leaf */
+        assert_int_equal(fstat(rt_cgroup_fd(cg), &a), 0);
+        assert_int_equal(stat(path_of(fx->dir, "v2/aio/up/api"), &b), 0);
+        assert_true(a.st_ino == b.st_ino);
+        assert_int_equal(rt_cgroup_work_open(cg, fds, RT_CGROUP_WORK_FDS_MAX, &n, &err), 0);
+        assert_int_equal(n, 3); /* one hierarchy's procs, memory.events, pids.events */
+        assert_true((fcntl(fds[0], F_GETFL) & O_ACCMODE) == O_WRONLY);
+        assert_true(fcntl(fds[2], F_GETFD) & FD_CLOEXEC);
+        for (size_t i = 0; i < n; i++)
+                (void)close(fds[i]);
+        assert_int_equal(rt_cgroup_destroy(cg, &err), 0);
+        assert_false(have(fx->dir, "v2/aio/up"));
+
+        /* not split: no work leaf to open */
+        assert_int_equal(rt_cgroup_create_at(&fx->host, "flat", &lim_std, 0, &cg, &err), 0);
+        assert_int_equal(rt_cgroup_work_open(cg, fds, RT_CGROUP_WORK_FDS_MAX, &n, &err), -EINVAL);
+        assert_int_equal(rt_cgroup_destroy(cg, &err), 0);
+}
+
 static void test_v2_create_writes(void **state)
 {
         struct fx *fx = *state;
@@ -368,7 +407,7 @@ static void test_v2_create_writes(void **state)
         struct stat a, b;
         int fd;
 
-        assert_int_equal(rt_cgroup_create_at(&fx->host, "sbx", &lim_std, &cg, &err), 0);
+        assert_int_equal(rt_cgroup_create_at(&fx->host, "sbx", &lim_std, 0, &cg, &err), 0);
         assert_file(fx->dir, "v2/cgroup.subtree_control", "+memory +pids +cpu");
         assert_file(fx->dir, "v2/aio/cgroup.controllers", "memory pids cpu");
         assert_file(fx->dir, "v2/aio/cgroup.subtree_control", "+memory +pids +cpu");
@@ -400,7 +439,7 @@ static void test_v2_defaults_and_swap(void **state)
         struct rt_cgroup *cg = NULL;
         struct aio_err err;
 
-        assert_int_equal(rt_cgroup_create_at(&fx->host, "s", &swap, &cg, &err), 0);
+        assert_int_equal(rt_cgroup_create_at(&fx->host, "s", &swap, 0, &cg, &err), 0);
         assert_file(fx->dir, "v2/aio/s/memory.max", "33554432");
         assert_file(fx->dir, "v2/aio/s/memory.swap.max", "16777216");
         assert_file(fx->dir, "v2/aio/s/pids.max", "");
@@ -408,13 +447,13 @@ static void test_v2_defaults_and_swap(void **state)
         assert_int_equal(rt_cgroup_destroy(cg, &err), 0);
 
         /* No limits at all: still no swap and a whole-group OOM kill. */
-        assert_int_equal(rt_cgroup_create_at(&fx->host, "n", NULL, &cg, &err), 0);
+        assert_int_equal(rt_cgroup_create_at(&fx->host, "n", NULL, 0, &cg, &err), 0);
         assert_file(fx->dir, "v2/aio/n/memory.max", "");
         assert_file(fx->dir, "v2/aio/n/memory.swap.max", "0");
         assert_file(fx->dir, "v2/aio/n/memory.oom.group", "1");
         assert_int_equal(rt_cgroup_destroy(cg, &err), 0);
 
-        assert_int_equal(rt_cgroup_create_at(&fx->host, "p", &period, &cg, &err), 0);
+        assert_int_equal(rt_cgroup_create_at(&fx->host, "p", &period, 0, &cg, &err), 0);
         assert_file(fx->dir, "v2/aio/p/cpu.max", "max 50000");
         assert_int_equal(rt_cgroup_destroy(cg, &err), 0);
 }
@@ -426,7 +465,7 @@ static void test_v2_swap_file_missing(void **state)
         struct aio_err err;
 
         assert_int_equal(unlink(path_of(fx->dir, "v2/memory.swap.max")), 0);
-        assert_int_equal(rt_cgroup_create_at(&fx->host, "s", &lim_std, &cg, &err), 0);
+        assert_int_equal(rt_cgroup_create_at(&fx->host, "s", &lim_std, 0, &cg, &err), 0);
         assert_false(have(fx->dir, "v2/aio/s/memory.swap.max"));
         assert_int_equal(rt_cgroup_destroy(cg, &err), 0);
 }
@@ -439,12 +478,12 @@ static void test_v2_already_enabled(void **state)
 
         /* What the kernel shows once enabled: no write is needed (or attempted). */
         put(fx->dir, "v2/cgroup.subtree_control", "cpu memory pids\n");
-        assert_int_equal(rt_cgroup_create_at(&fx->host, "e", &lim_std, &cg, &err), 0);
+        assert_int_equal(rt_cgroup_create_at(&fx->host, "e", &lim_std, 0, &cg, &err), 0);
         assert_file(fx->dir, "v2/cgroup.subtree_control", "cpu memory pids\n");
         assert_int_equal(rt_cgroup_destroy(cg, &err), 0);
         /* Only the missing one is added. */
         put(fx->dir, "v2/cgroup.subtree_control", "memory\n");
-        assert_int_equal(rt_cgroup_create_at(&fx->host, "e", &lim_std, &cg, &err), 0);
+        assert_int_equal(rt_cgroup_create_at(&fx->host, "e", &lim_std, 0, &cg, &err), 0);
         assert_file(fx->dir, "v2/cgroup.subtree_control", "+pids +cpu");
         assert_int_equal(rt_cgroup_destroy(cg, &err), 0);
 }
@@ -458,17 +497,17 @@ static void test_v2_missing_controllers(void **state)
 
         /* No cpu controller: fine without a cpu limit, refused with one. */
         put(fx->dir, "v2/cgroup.controllers", "memory pids\n");
-        assert_int_equal(rt_cgroup_create_at(&fx->host, "m", &mem, &cg, &err), 0);
+        assert_int_equal(rt_cgroup_create_at(&fx->host, "m", &mem, 0, &cg, &err), 0);
         assert_file(fx->dir, "v2/cgroup.subtree_control", "+memory +pids");
         assert_int_equal(rt_cgroup_destroy(cg, &err), 0);
-        assert_int_equal(rt_cgroup_create_at(&fx->host, "c", &lim_std, &cg, &err), -EOPNOTSUPP);
+        assert_int_equal(rt_cgroup_create_at(&fx->host, "c", &lim_std, 0, &cg, &err), -EOPNOTSUPP);
         assert_false(have(fx->dir, "v2/aio/c"));
 
         /* No memory controller: refused before anything is made. */
         assert_int_equal(aio_rm_rf(AT_FDCWD, path_of(fx->dir, "v2/aio"), &err), 0);
         put(fx->dir, "v2/cgroup.controllers", "cpu pids\n");
         put(fx->dir, "v2/cgroup.subtree_control", "");
-        assert_int_equal(rt_cgroup_create_at(&fx->host, "m", &mem, &cg, &err), -EOPNOTSUPP);
+        assert_int_equal(rt_cgroup_create_at(&fx->host, "m", &mem, 0, &cg, &err), -EOPNOTSUPP);
         assert_non_null(strstr(err.msg, "memory"));
         assert_false(have(fx->dir, "v2/aio"));
         assert_file(fx->dir, "v2/cgroup.subtree_control", "");
@@ -481,7 +520,7 @@ static void test_v2_kill_and_events(void **state)
         struct rt_cgroup *cg = NULL;
         struct aio_err err;
 
-        assert_int_equal(rt_cgroup_create_at(&fx->host, "k", &lim_std, &cg, &err), 0);
+        assert_int_equal(rt_cgroup_create_at(&fx->host, "k", &lim_std, 0, &cg, &err), 0);
         put(fx->dir, "v2/aio/k/memory.events",
             "low 0\nhigh 0\nmax 12\noom 3\noom_kill 2\noom_group_kill 1\n");
         put(fx->dir, "v2/aio/k/pids.events", "max 5\n");
@@ -504,7 +543,7 @@ static void test_v1_create_writes(void **state)
         struct rt_cgroup *cg = NULL;
         struct aio_err err;
 
-        assert_int_equal(rt_cgroup_create_at(&fx->host, "sbx", &lim_std, &cg, &err), 0);
+        assert_int_equal(rt_cgroup_create_at(&fx->host, "sbx", &lim_std, 0, &cg, &err), 0);
         assert_file(fx->dir, "hier/memory/aio/sbx/memory.limit_in_bytes", "33554432");
         assert_file(fx->dir, "hier/memory/aio/sbx/memory.memsw.limit_in_bytes", "33554432");
         assert_file(fx->dir, "hier/pids/aio/sbx/pids.max", "16");
@@ -530,7 +569,7 @@ static void test_v1_swap(void **state)
         struct rt_cgroup *cg = NULL;
         struct aio_err err;
 
-        assert_int_equal(rt_cgroup_create_at(&fx->host, "w", &swap, &cg, &err), 0);
+        assert_int_equal(rt_cgroup_create_at(&fx->host, "w", &swap, 0, &cg, &err), 0);
         assert_file(fx->dir, "hier/memory/aio/w/memory.limit_in_bytes", "33554432");
         assert_file(fx->dir, "hier/memory/aio/w/memory.memsw.limit_in_bytes", "50331648");
         assert_file(fx->dir, "hier/pids/aio/w/pids.max", "");
@@ -540,12 +579,12 @@ static void test_v1_swap(void **state)
         assert_int_equal(unlink(path_of(fx->dir, "hier/memory/memory.memsw.limit_in_bytes")), 0);
         assert_int_equal(unlink(path_of(fx->dir, "hier/memory/aio/memory.memsw.limit_in_bytes")),
                          0);
-        assert_int_equal(rt_cgroup_create_at(&fx->host, "w", &lim_std, &cg, &err), 0);
+        assert_int_equal(rt_cgroup_create_at(&fx->host, "w", &lim_std, 0, &cg, &err), 0);
         assert_file(fx->dir, "hier/memory/aio/w/memory.limit_in_bytes", "33554432");
         assert_false(have(fx->dir, "hier/memory/aio/w/memory.memsw.limit_in_bytes"));
         assert_int_equal(rt_cgroup_destroy(cg, &err), 0);
         /* A quota without a period gets the default period. */
-        assert_int_equal(rt_cgroup_create_at(&fx->host, "q", &quota, &cg, &err), 0);
+        assert_int_equal(rt_cgroup_create_at(&fx->host, "q", &quota, 0, &cg, &err), 0);
         assert_file(fx->dir, "hier/cpu,cpuacct/aio/q/cpu.cfs_period_us", "100000");
         assert_file(fx->dir, "hier/cpu,cpuacct/aio/q/cpu.cfs_quota_us", "20000");
         assert_file(fx->dir, "hier/memory/aio/q/memory.limit_in_bytes", "");
@@ -568,7 +607,7 @@ static void test_v1_comounted(void **state)
         put(fx->dir, "mountinfo", mi);
         fx_probe(fx, path_of(fx->dir, "h"));
         assert_int_equal(rt_cgroup_create_at(&fx->host, "c",
-                                             &(struct rt_cgroup_limits){.memory = MiB, .pids = 3},
+                                             &(struct rt_cgroup_limits){.memory = MiB, .pids = 3}, 0,
                                              &cg, &err),
                          0);
         assert_file(fx->dir, "h/mp/aio/c/memory.limit_in_bytes", "1048576");
@@ -577,7 +616,7 @@ static void test_v1_comounted(void **state)
         assert_false(have(fx->dir, "h/mp/aio/c"));
         cg = NULL;
         /* No cpu hierarchy: a cpu limit is refused, nothing is left. */
-        assert_int_equal(rt_cgroup_create_at(&fx->host, "d", &lim_std, &cg, &err), -EOPNOTSUPP);
+        assert_int_equal(rt_cgroup_create_at(&fx->host, "d", &lim_std, 0, &cg, &err), -EOPNOTSUPP);
         assert_non_null(strstr(err.msg, "cpu"));
         assert_false(have(fx->dir, "h/mp/aio/d"));
 }
@@ -595,7 +634,7 @@ static void test_v1_missing_hierarchy(void **state)
                        fx->dir);
         put(fx->dir, "mountinfo", mi);
         fx_probe(fx, path_of(fx->dir, "h"));
-        assert_int_equal(rt_cgroup_create_at(&fx->host, "x", NULL, &cg, &err), -EOPNOTSUPP);
+        assert_int_equal(rt_cgroup_create_at(&fx->host, "x", NULL, 0, &cg, &err), -EOPNOTSUPP);
         assert_non_null(strstr(err.msg, "pids"));
         assert_false(have(fx->dir, "h/memory/aio"));
 }
@@ -608,7 +647,7 @@ static void test_create_cleanup_on_failure(void **state)
 
         /* pids.max is missing: the pids hierarchy is made after memory, and fails. */
         assert_int_equal(unlink(path_of(fx->dir, "hier/pids/pids.max")), 0);
-        assert_int_equal(rt_cgroup_create_at(&fx->host, "f", &lim_std, &cg, &err), -ENOENT);
+        assert_int_equal(rt_cgroup_create_at(&fx->host, "f", &lim_std, 0, &cg, &err), -ENOENT);
         assert_null(cg);
         assert_non_null(strstr(err.msg, "pids.max"));
         assert_false(have(fx->dir, "hier/memory/aio"));
@@ -618,7 +657,7 @@ static void test_create_cleanup_on_failure(void **state)
         /* An aio/ that was there before stays; only what create made goes. */
         assert_int_equal(mkdir(path_of(fx->dir, "hier/memory/aio"), 0755), 0);
         put(fx->dir, "hier/memory/aio/other/keep", "");
-        assert_int_equal(rt_cgroup_create_at(&fx->host, "f", &lim_std, &cg, &err), -ENOENT);
+        assert_int_equal(rt_cgroup_create_at(&fx->host, "f", &lim_std, 0, &cg, &err), -ENOENT);
         assert_true(have(fx->dir, "hier/memory/aio/other/keep"));
         assert_false(have(fx->dir, "hier/memory/aio/f"));
         assert_false(have(fx->dir, "hier/pids/aio"));
@@ -630,8 +669,8 @@ static void test_create_exists(void **state)
         struct rt_cgroup *cg = NULL, *cg2 = NULL;
         struct aio_err err;
 
-        assert_int_equal(rt_cgroup_create_at(&fx->host, "dup", &lim_std, &cg, &err), 0);
-        assert_int_equal(rt_cgroup_create_at(&fx->host, "dup", &lim_std, &cg2, &err), -EEXIST);
+        assert_int_equal(rt_cgroup_create_at(&fx->host, "dup", &lim_std, 0, &cg, &err), 0);
+        assert_int_equal(rt_cgroup_create_at(&fx->host, "dup", &lim_std, 0, &cg2, &err), -EEXIST);
         assert_null(cg2);
         /* The first one is untouched by the failed second. */
         assert_file(fx->dir, "hier/memory/aio/dup/memory.limit_in_bytes", "33554432");
@@ -662,11 +701,11 @@ static void test_hostile_names(void **state)
         size_t before = count_entries(path_of(fx->dir, "hier/memory"));
 
         for (size_t i = 0; i < ELEMENTSOF(names); i++) {
-                assert_int_equal(rt_cgroup_create_at(&fx->host, names[i], NULL, &cg, &err),
+                assert_int_equal(rt_cgroup_create_at(&fx->host, names[i], NULL, 0, &cg, &err),
                                  -EINVAL);
                 assert_int_equal(rt_cgroup_remove_stale_at(&fx->host, names[i], &err), -EINVAL);
         }
-        assert_int_equal(rt_cgroup_create_at(&fx->host, NULL, NULL, &cg, &err), -EINVAL);
+        assert_int_equal(rt_cgroup_create_at(&fx->host, NULL, NULL, 0, &cg, &err), -EINVAL);
         assert_null(cg);
         assert_int_equal(count_entries(path_of(fx->dir, "hier/memory")), before);
         assert_false(have(fx->dir, "escape"));
@@ -684,7 +723,7 @@ static void test_symlinked_parent(void **state)
         assert_int_equal(mkdir(path_of(fx->dir, "outside"), 0755), 0);
         assert_int_equal(symlink(path_of(fx->dir, "outside"), path_of(fx->dir, "hier/pids/aio")),
                          0);
-        assert_true(rt_cgroup_create_at(&fx->host, "s", NULL, &cg, &err) < 0);
+        assert_true(rt_cgroup_create_at(&fx->host, "s", NULL, 0, &cg, &err) < 0);
         assert_int_equal(count_entries(path_of(fx->dir, "outside")), 2);
         assert_false(have(fx->dir, "hier/memory/aio"));
 }
@@ -705,7 +744,7 @@ static void test_limits_invalid(void **state)
         struct aio_err err;
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
-                assert_int_equal(rt_cgroup_create_at(&fx->host, "l", &bad[i], &cg, &err), -EINVAL);
+                assert_int_equal(rt_cgroup_create_at(&fx->host, "l", &bad[i], 0, &cg, &err), -EINVAL);
         assert_null(cg);
         assert_false(have(fx->dir, "hier/memory/aio"));
 }
@@ -742,7 +781,7 @@ static void test_add_pid(void **state)
         pid_t child = spawn_pause();
         char want[32];
 
-        assert_int_equal(rt_cgroup_create_at(&fx->host, "p", NULL, &cg, &err), 0);
+        assert_int_equal(rt_cgroup_create_at(&fx->host, "p", NULL, 0, &cg, &err), 0);
         assert_int_equal(rt_cgroup_add_pid(cg, 0, &err), -EINVAL);
         assert_int_equal(rt_cgroup_add_pid(cg, -1, &err), -EINVAL);
         assert_int_equal(rt_cgroup_add_pid(cg, child, &err), 0);
@@ -763,7 +802,7 @@ static void test_v1_events(void **state)
         struct rt_cgroup *cg = NULL;
         struct aio_err err;
 
-        assert_int_equal(rt_cgroup_create_at(&fx->host, "ev", NULL, &cg, &err), 0);
+        assert_int_equal(rt_cgroup_create_at(&fx->host, "ev", NULL, 0, &cg, &err), 0);
         put(fx->dir, "hier/memory/aio/ev/memory.oom_control",
             "oom_kill_disable 0\nunder_oom 0\noom_kill 7\n");
         put(fx->dir, "hier/pids/aio/ev/pids.events", "max 3\n");
@@ -786,7 +825,7 @@ static void test_v1_kill_fake(void **state)
         char line[64];
         int st;
 
-        assert_int_equal(rt_cgroup_create_at(&fx->host, "k", NULL, &cg, &err), 0);
+        assert_int_equal(rt_cgroup_create_at(&fx->host, "k", NULL, 0, &cg, &err), 0);
         assert_int_equal(rt_cgroup_kill(cg, &err), 0);                 /* empty: nothing to do */
         assert_file(fx->dir, "hier/free zer/aio/k/freezer.state", ""); /* not even frozen */
         /* A listed process is SIGKILLed; the fake list never empties, so kill gives up in time.
@@ -922,7 +961,7 @@ static void test_real_limits_kill_destroy(void **state)
         int st;
 
         SKIP_UNLESS_REAL_V1(r);
-        if (rt_cgroup_create(r->name, &lim_std, &cg, &err) < 0)
+        if (rt_cgroup_create(r->name, &lim_std, 0, &cg, &err) < 0)
                 fail_msg("create: %s", err.msg);
         real_assert_file(r, RT_CGROUP_MEMORY, "memory.limit_in_bytes", "33554432");
         if (access(real_file(r, RT_CGROUP_MEMORY, "memory.memsw.limit_in_bytes"), F_OK) == 0)
@@ -998,7 +1037,7 @@ static void test_real_oom(void **state)
         pid_t child;
 
         SKIP_UNLESS_REAL_V1(r);
-        if (rt_cgroup_create(r->name, &lim, &cg, &err) < 0)
+        if (rt_cgroup_create(r->name, &lim, 0, &cg, &err) < 0)
                 fail_msg("create: %s", err.msg);
         child = spawn_gated(memory_hog, &go, &out);
         if (rt_cgroup_add_pid(cg, child, &err) < 0)
@@ -1054,7 +1093,7 @@ static void test_real_pids(void **state)
         pid_t child;
 
         SKIP_UNLESS_REAL_V1(r);
-        if (rt_cgroup_create(r->name, &lim, &cg, &err) < 0)
+        if (rt_cgroup_create(r->name, &lim, 0, &cg, &err) < 0)
                 fail_msg("create: %s", err.msg);
         child = spawn_gated(fork_loop, &go, &out);
         if (rt_cgroup_add_pid(cg, child, &err) < 0)
@@ -1084,6 +1123,61 @@ static void test_real_pids(void **state)
         (void)close(out);
 }
 
+/* The split on this host's v1 hierarchies: a process in api, another moved into work by
+ * writing "0" through the fd aio-apid gets; the memory bomb dies there and is counted. */
+static void test_real_split(void **state)
+{
+        struct real *r = *state;
+        struct rt_cgroup_limits lim = {.memory = 32 * MiB, .pids = 16};
+        struct rt_cgroup_events ev = {0};
+        struct rt_cgroup *cg = NULL;
+        struct aio_err err = {0};
+        int fds[RT_CGROUP_WORK_FDS_MAX], go, out, st;
+        char api_pid[16];
+        size_t n = 0;
+        pid_t api, hog;
+
+        SKIP_UNLESS_REAL_V1(r);
+        if (rt_cgroup_create(r->name, &lim, RT_CGROUP_SPLIT, &cg, &err) < 0)
+                fail_msg("create: %s", err.msg);
+        real_assert_file(r, RT_CGROUP_MEMORY, "work/memory.limit_in_bytes", "33554432");
+        real_assert_file(r, RT_CGROUP_PIDS, "work/pids.max", "16");
+        real_assert_file(r, RT_CGROUP_PIDS, "api/pids.max", "4096");
+        api = spawn_pause();
+        if (rt_cgroup_add_pid(cg, api, &err) < 0)
+                fail_msg("add_pid: %s", err.msg);
+        (void)snprintf(api_pid, sizeof(api_pid), "%d", (int)api);
+        real_assert_file(r, RT_CGROUP_MEMORY, "api/cgroup.procs", api_pid);
+        if (rt_cgroup_work_open(cg, fds, RT_CGROUP_WORK_FDS_MAX, &n, &err) < 0)
+                fail_msg("work_open: %s", err.msg);
+        assert_true(n >= 4);
+        hog = spawn_gated(memory_hog, &go, &out);
+        /* what aio-apid's child does between fork and exec, here done for it */
+        for (size_t i = 0; i + 2 < n; i++) {
+                char pid[16];
+                int len = snprintf(pid, sizeof(pid), "%d", (int)hog);
+
+                assert_int_equal(write(fds[i], pid, (size_t)len), len);
+        }
+        assert_int_equal(write(go, "g", 1), 1);
+        st = reap(hog);
+        assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+        if (rt_cgroup_events(cg, &ev, &err) < 0)
+                fail_msg("events: %s", err.msg);
+        assert_true(ev.oom_kills >= 1);
+        /* the process in api was not touched */
+        assert_int_equal(kill(api, 0), 0);
+        for (size_t i = 0; i < n; i++)
+                (void)close(fds[i]);
+        (void)close(go);
+        (void)close(out);
+        if (rt_cgroup_destroy(cg, &err) < 0)
+                fail_msg("destroy: %s", err.msg);
+        st = reap(api);
+        assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+        real_assert_gone(r);
+}
+
 static void test_real_remove_stale(void **state)
 {
         struct real *r = *state;
@@ -1100,7 +1194,7 @@ static void test_real_remove_stale(void **state)
                 struct rt_cgroup *cg = NULL;
                 pid_t s;
 
-                if (rt_cgroup_create(r->name, &lim_std, &cg, &err) < 0)
+                if (rt_cgroup_create(r->name, &lim_std, 0, &cg, &err) < 0)
                         _exit(1);
                 s = fork();
                 if (s == 0) {
@@ -1136,7 +1230,7 @@ static void test_real_create_rejected(void **state)
 
         SKIP_UNLESS_REAL_V1(r);
         /* The kernel refuses a quota below 1 ms: everything made so far must go. */
-        assert_int_equal(rt_cgroup_create(r->name, &lim, &cg, &err), -EINVAL);
+        assert_int_equal(rt_cgroup_create(r->name, &lim, 0, &cg, &err), -EINVAL);
         assert_null(cg);
         assert_non_null(strstr(err.msg, "cpu.cfs_quota_us"));
         real_assert_gone(r);
@@ -1156,6 +1250,7 @@ int main(void)
                 FAKE(test_mountinfo_parse),
                 FAKE(test_mountinfo_separate_cpu),
                 FAKE_V2(test_v2_create_writes),
+                FAKE_V2(test_v2_split),
                 FAKE_V2(test_v2_defaults_and_swap),
                 FAKE_V2(test_v2_swap_file_missing),
                 FAKE_V2(test_v2_already_enabled),
@@ -1178,6 +1273,7 @@ int main(void)
                 REAL(test_real_oom),
                 REAL(test_real_pids),
                 REAL(test_real_remove_stale),
+                REAL(test_real_split),
                 REAL(test_real_create_rejected),
         };
 

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/sched.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -176,7 +177,7 @@ static int t_create_limits(const char *name, char *why, size_t len)
         struct stat a, b;
         const char *sub;
 
-        CHECK_OK(rt_cgroup_create(name, &lim, &cg, &err), "create");
+        CHECK_OK(rt_cgroup_create(name, &lim, 0, &cg, &err), "create");
         for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
                 const char *got = first_line(cg_path(name, want[i][0]));
 
@@ -217,7 +218,7 @@ static int t_oom(const char *name, char *why, size_t len)
         pid_t pid;
         int st;
 
-        CHECK_OK(rt_cgroup_create(name, &lim, &cg, &err), "create");
+        CHECK_OK(rt_cgroup_create(name, &lim, 0, &cg, &err), "create");
         pid = clone_into(rt_cgroup_fd(cg));
         if (pid == 0)
                 memory_hog(name);
@@ -312,7 +313,7 @@ static int t_pids(const char *name, char *why, size_t len)
         long n = -1, e = -1;
         pid_t pid;
 
-        CHECK_OK(rt_cgroup_create(name, &lim, &cg, &err), "create");
+        CHECK_OK(rt_cgroup_create(name, &lim, 0, &cg, &err), "create");
         pid = bomb_start(cg, name, &n, &e);
         CHECK(pid > 0, "clone3(CLONE_INTO_CGROUP): %s", strerror(errno));
         CHECK(n == 15 && e == EAGAIN,
@@ -366,7 +367,7 @@ static int t_kill(const char *name, char *why, size_t len)
         pid_t kids[3];
         int n;
 
-        CHECK_OK(rt_cgroup_create(name, &(struct rt_cgroup_limits){.pids = 32}, &cg, &err),
+        CHECK_OK(rt_cgroup_create(name, &(struct rt_cgroup_limits){.pids = 32}, 0, &cg, &err),
                  "create");
         CHECK(spawn_families(cg, kids, 3) == 3, "clone3: %s", strerror(errno));
         n = wait_procs(name, 6);
@@ -386,7 +387,7 @@ static int t_destroy(const char *name, char *why, size_t len)
         struct aio_err err;
         pid_t pid;
 
-        CHECK_OK(rt_cgroup_create(name, NULL, &cg, &err), "create");
+        CHECK_OK(rt_cgroup_create(name, NULL, 0, &cg, &err), "create");
         pid = clone_into(rt_cgroup_fd(cg));
         if (pid == 0)
                 child_pause();
@@ -407,7 +408,7 @@ static void crashing_launcher(const char *name, int out)
         struct aio_err err;
         pid_t pid;
 
-        if (rt_cgroup_create(name, NULL, &cg, &err) < 0)
+        if (rt_cgroup_create(name, NULL, 0, &cg, &err) < 0)
                 _exit(1);
         pid = clone_into(rt_cgroup_fd(cg));
         if (pid == 0)
@@ -460,7 +461,7 @@ static int t_rollback(const char *name, char *why, size_t len)
         int r;
 
         /* The kernel refuses a quota below 1 ms, after memory and pids were written. */
-        r = rt_cgroup_create(name, &lim, &cg, &err);
+        r = rt_cgroup_create(name, &lim, 0, &cg, &err);
         CHECK(r == -EINVAL, "create returned %d (%s), want -EINVAL", r, err.msg);
         CHECK(cg == NULL, "ret was written on failure");
         CHECK(!exists(cg_path(name, NULL)), "directory left after a failed create");
@@ -475,13 +476,74 @@ static int t_hostile_names(const char *name, char *why, size_t len)
 
         (void)name;
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-                int r = rt_cgroup_create(bad[i], NULL, &cg, &err);
+                int r = rt_cgroup_create(bad[i], NULL, 0, &cg, &err);
 
                 CHECK(r == -EINVAL, "create('%s') returned %d", bad[i], r);
                 r = rt_cgroup_remove_stale(bad[i], &err);
                 CHECK(r == -EINVAL, "remove_stale('%s') returned %d", bad[i], r);
         }
         CHECK(!exists(CG_ROOT "/escape") && !exists("/escape"), "a directory escaped aio/");
+        return 0;
+}
+
+/* aio-run up's split under v2: pid 1's stand-in is cloned into api; a child of it, unprivileged
+ * and in a cgroup namespace rooted at api (as aio-apid's children are), moves itself into work
+ * through the fd opened here, then is OOM-killed there; api's process is untouched. */
+static void split_child(int procs_fd)
+{
+        size_t size = 128 * MiB;
+        char *p;
+
+        if (unshare(CLONE_NEWCGROUP) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+            setresuid(65534, 65534, 65534) < 0)
+                _exit(5);
+        if (write(procs_fd, "0", 1) != 1)
+                _exit(6);
+        p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+                _exit(4);
+        for (size_t i = 0; i < size; i += 4096)
+                p[i] = 1;
+        _exit(0);
+}
+
+static int t_split(const char *name, char *why, size_t len)
+{
+        struct rt_cgroup_limits lim = {.memory = 32 * MiB, .pids = 16};
+        struct rt_cgroup_events ev = {0};
+        int fds[RT_CGROUP_WORK_FDS_MAX], st;
+        struct rt_cgroup *cg = NULL;
+        struct aio_err err;
+        size_t n = 0;
+        pid_t api, hog;
+
+        CHECK_OK(rt_cgroup_create(name, &lim, RT_CGROUP_SPLIT, &cg, &err), "create");
+        CHECK(strcmp(first_line(cg_path(name, "work/memory.max")), "33554432") == 0 &&
+                      strcmp(first_line(cg_path(name, "api/pids.max")), "4096") == 0 &&
+                      strcmp(first_line(cg_path(name, "memory.max")), "max") == 0,
+              "limits not on the work leaf");
+        CHECK_OK(rt_cgroup_work_open(cg, fds, RT_CGROUP_WORK_FDS_MAX, &n, &err), "work_open");
+        CHECK(n == 3, "%zu work fds", n);
+        api = clone_into(rt_cgroup_fd(cg));
+        if (api == 0)
+                child_pause();
+        CHECK(api > 0, "clone3(CLONE_INTO_CGROUP): %s", strerror(errno));
+        hog = clone_into(rt_cgroup_fd(cg));
+        if (hog == 0)
+                split_child(fds[0]);
+        CHECK(hog > 0, "clone3(CLONE_INTO_CGROUP): %s", strerror(errno));
+        st = reap(hog);
+        CHECK(killed_by_sigkill(st), "hog not OOM-killed in work (wait status 0x%x)", st);
+        CHECK_OK(rt_cgroup_events(cg, &ev, &err), "events");
+        CHECK(ev.oom_kills >= 1, "work memory.events oom_kill is %llu",
+              (unsigned long long)ev.oom_kills);
+        CHECK(kill(api, 0) == 0, "the api leaf's process died");
+        for (size_t i = 0; i < n; i++)
+                (void)close(fds[i]);
+        CHECK_OK(rt_cgroup_destroy(cg, &err), "destroy");
+        st = reap(api);
+        CHECK(killed_by_sigkill(st), "api process not killed by destroy");
+        CHECK(!exists(cg_path(name, NULL)), "directory left after destroy");
         return 0;
 }
 
@@ -495,6 +557,7 @@ static const struct vmtest tests[] = {
         {"cg-remove-stale", t_remove_stale},
         {"cg-create-rollback", t_rollback},
         {"cg-hostile-names", t_hostile_names},
+        {"cg-split-leaves", t_split},
 };
 
 int main(void)

@@ -6,7 +6,7 @@
 # 1. Kernel: the package `apt-cache depends linux-image-amd64` names, fetched once with
 #    `apt-get download` and unpacked with `dpkg -x` into the cache ($AIO_VM_CACHE, default
 #    /var/cache/aio-vm when writable, else build/vm/cache); reruns reuse it without apt.
-# 2. Programs: tests/vm/cgtest.c is compiled -static with runtime/cgroup.c and runtime/common/*.c.
+# 2. Programs: tests/vm/cgtest.c is compiled -static with runtime/cgroup*.c and runtime/common/*.c.
 # 3. Initramfs: busybox-static, tests/vm/init as /init, every binary listed in tests/vm/binaries
 #    in /aio/bin with its shared libraries (ldd), tests/vm/cases/* in /vmtests; cpio + gzip.
 # 4. Boot: qemu-system-x86_64 (TCG, no KVM), serial console to build/vm/console.log, bounded
@@ -99,7 +99,7 @@ build_programs() {
                 -Wnull-dereference -Wwrite-strings -Wundef)
         mkdir -p "$out"
         "$cc" -std=gnu11 -O2 "${warn[@]}" -D_GNU_SOURCE -iquote runtime -iquote . -iquote "${BUILD:-build}/gen" -static \
-                -o "$out/cgtest" tests/vm/cgtest.c runtime/cgroup.c runtime/common/*.c -lcap
+                -o "$out/cgtest" tests/vm/cgtest.c runtime/cgroup.c runtime/cgroup-host.c runtime/common/*.c -lcap
 }
 
 # Copies $1 to $2 inside the stage, and the shared libraries ldd finds for it (same paths).
