@@ -26,6 +26,7 @@
 #include "rootfs.h"
 #include "step.h"
 #include "sync.h"
+#include "workspace.h"
 
 static int step_sync_wait(struct rt_jail *j, struct aio_err *err)
 {
@@ -113,6 +114,11 @@ static int step_user_mounts(struct rt_jail *j, struct aio_err *err)
         for (size_t i = 0; i < c->n_tmpfs; i++)
                 if (rt_mount_tmpfs(j->root_fd, c->tmpfs[i].dst, c->tmpfs[i].size, "1777", err) < 0)
                         return aio_error_prefix(err, "--tmpfs %s", c->tmpfs[i].dst);
+        if (j->workspace_fd >= 0) {
+                if (rt_workspace_attach(j->root_fd, j->workspace_fd, err) < 0)
+                        return -err->code;
+                closep(&j->workspace_fd);
+        }
         return 0;
 }
 
@@ -219,11 +225,13 @@ void rt_child_main(struct rt_jail *j)
 
         rt_init_die_on_faults();
         /* Nothing of the launcher's but the sync socket, stdio and up's fds comes along. */
-        int keep[2 + RT_CGROUP_WORK_FDS_MAX] = {j->sync_child};
+        int keep[3 + RT_CGROUP_WORK_FDS_MAX] = {j->sync_child};
         size_t n_keep = 1;
 
         if (j->listen_fd >= 0)
                 keep[n_keep++] = j->listen_fd;
+        if (j->workspace_fd >= 0)
+                keep[n_keep++] = j->workspace_fd;
         for (size_t i = 0; i < j->n_work_fds; i++)
                 keep[n_keep++] = j->work_fds[i];
         if (aio_close_all_except(keep, n_keep, &err) < 0)

@@ -65,6 +65,7 @@ struct rt_config {
         char **argv;  /* the command; borrowed from main's argv */
         bool up;      /* aio-run up: the command is aio-apid, serving on listen */
         char *listen; /* ADDR:PORT (up only) */
+        char *workspace; /* host directory at /home/gem/workspace, idmapped */
         bool insecure;
         bool detach;  /* up --detach */
         int ready_fd; /* up --detach: where the URL line goes; -1: stdout */

@@ -39,6 +39,7 @@ struct rt_jail {
         /* up: the work leaf's cgroup.procs (one per hierarchy), then its memory and pids event
          * files (see rt_cgroup_work_open); fds 4... of aio-apid */
         int work_fds[RT_CGROUP_WORK_FDS_MAX];
+        int workspace_fd; /* --workspace: the idmapped tree, attached by the jail */
         size_t n_work_fds;
         int saved_errno;
 };

@@ -34,6 +34,7 @@
 #include "store.h"
 #include "sync.h"
 #include "up.h"
+#include "workspace.h"
 
 static const int rt_handled_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGWINCH};
 
@@ -280,6 +281,19 @@ static int step_api(struct rt_jail *j, struct aio_err *err)
         return 0;
 }
 
+/* --workspace: the idmapped tree is made here, where any map may be written, and inherited. */
+static int step_workspace(struct rt_jail *j, struct aio_err *err)
+{
+        if (!j->cfg->workspace)
+                return 0;
+        if (j->ids.slot < 0)
+                return aio_error_msg(err, EPERM,
+                                     "--workspace needs a uid range (run aio-run as root)");
+        j->workspace_fd = rt_workspace_tree(j->cfg->workspace, j->ids.base + RT_WORKSPACE_UID,
+                                            j->ids.base + RT_WORKSPACE_UID, err);
+        return j->workspace_fd < 0 ? j->workspace_fd : 0;
+}
+
 /* clang-format off */
 static const struct rt_step rt_parent_steps[] = {
         { "state-dir",   step_state_dir },
@@ -287,6 +301,7 @@ static const struct rt_step rt_parent_steps[] = {
         { "listen",      step_listen },      /* up: the API socket, in the host netns */
         { "rootfs",      step_image },       /* unpack a tarball once, into the store */
         { "uid-range",   step_ids },
+        { "workspace",   step_workspace },   /* up: the host directory, idmapped to gem */
         { "sandbox-dir", rt_sandbox_create },
         { "cgroup",      step_cgroup },
         { "clone",       step_clone },       /* user, mount, pid, uts, ipc, net namespaces */
@@ -389,6 +404,7 @@ static void cleanup(struct rt_jail *j)
         closep(&j->sync_sig);
         closep(&j->notify_fd);
         closep(&j->listen_fd);
+        closep(&j->workspace_fd);
         for (size_t i = 0; i < j->n_work_fds; i++)
                 closep(&j->work_fds[i]);
         free(j->id);
@@ -429,7 +445,8 @@ int rt_jail_run(const struct rt_config *cfg, struct aio_err *err)
                             .tty_slave = -1,
                             .sync_sig = -1,
                             .notify_fd = -1,
-                            .listen_fd = -1};
+                            .listen_fd = -1,
+                            .workspace_fd = -1};
         int code;
 
         j.sync_sig = block_signals(err);

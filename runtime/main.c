@@ -46,6 +46,7 @@ enum {
         OPT_PORT,
         OPT_INSECURE,
         OPT_DETACH,
+        OPT_WORKSPACE,
 };
 
 /* clang-format off */
@@ -76,6 +77,7 @@ static const struct option run_options[] = {
         { "port",        required_argument, NULL, OPT_PORT },
         { "insecure",    no_argument,       NULL, OPT_INSECURE },
         { "detach",      no_argument,       NULL, OPT_DETACH },
+        { "workspace",   required_argument, NULL, OPT_WORKSPACE },
         { "verbose",     no_argument,       NULL, 'v' },
         { "help",        no_argument,       NULL, 'h' },
         {}
@@ -324,6 +326,8 @@ static int parse_option(struct rt_config *c, int opt, const char *arg, struct ai
         case OPT_DETACH:
                 c->detach = true;
                 return 0;
+        case OPT_WORKSPACE:
+                return replace(&c->workspace, arg);
         default:
                 return parse_resource(c, opt, arg, err);
         }
