@@ -52,7 +52,8 @@ static long long now_ms(void)
         return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* One probe: 1 when the API answered 200, 0 when it answered otherwise or not yet. */
+/* One probe: 1 when the API answered 200 (or 401: it is up and wants credentials), 0 when it
+ * answered otherwise or not yet. */
 static int probe(const struct sockaddr_storage *ss, socklen_t len, int pidfd, long long deadline)
 {
         static const char req[] =
@@ -77,7 +78,8 @@ static int probe(const struct sockaddr_storage *ss, socklen_t len, int pidfd, lo
                         return 0;
                 got += (size_t)n;
         }
-        return strncmp(buf, "HTTP/1.1 200", 12) == 0 || strncmp(buf, "HTTP/1.0 200", 12) == 0;
+        return strncmp(buf, "HTTP/1.1 200", 12) == 0 || strncmp(buf, "HTTP/1.0 200", 12) == 0 ||
+               strncmp(buf, "HTTP/1.1 401", 12) == 0;
 }
 
 int rt_up_wait_ready(int listen_fd, int pidfd, int timeout_ms, struct aio_err *err)
