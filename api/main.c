@@ -24,6 +24,7 @@
 #include "common/version.h"
 
 #include "api/api.h"
+#include "api/auth.h"
 #include "api/hooks.h"
 #include "api/http.h"
 #include "api/sandbox.h"
@@ -47,13 +48,18 @@ static void usage(FILE *f)
                 "activation; LISTEN_PID, if set, must be this process) it serves the listening\n"
                 "socket on fd 3 and ignores --listen.\n"
                 "  --listen ADDR:PORT     address to bind (default %s; [v6]:PORT for IPv6)\n"
-                "  --insecure             allow a --listen address that is not loopback\n"
+                "  --insecure             serve without authentication on an address that is\n"
+                "                         not loopback\n"
                 "  --max-connections N    connections served at once (default 512)\n"
                 "  --timeout SECS         idle connections are closed after this (default 30)\n"
                 "  --threads N            polling threads (default 1; a pool splits --max-connections)\n"
                 "  --body-budget BYTES    request-body memory for all connections (default 64M)\n"
                 "  -v, --verbose          more log (twice: debug)\n"
-                "  --version, -h/--help\n",
+                "  --version, -h/--help\n"
+                "Authentication (every route; none when both are unset, loopback only):\n"
+                "  SANDBOX_API_KEY=KEY    X-AIO-API-Key: KEY, Authorization: Bearer KEY, ?api_key=KEY\n"
+                "  JWT_PUBLIC_KEY=B64     Authorization: Bearer <RS256 JWT>; B64 = base64 of a PEM\n"
+                "  TICKET_TTL_SECONDS=N   lifetime of the tickets of POST /tickets (default 30)\n",
                 DEFAULT_LISTEN);
 }
 
@@ -153,10 +159,11 @@ static int parse_args(int argc, char **argv, struct apid_opts *o, struct aio_err
         return 0;
 }
 
-/* "ADDR:PORT" or "[V6]:PORT" into ss; loopback says whether the address is one. */
-static int listen_on(const struct apid_opts *o, struct aio_err *err)
+/* "ADDR:PORT" or "[V6]:PORT"; an address that is not loopback needs authentication or
+ * --insecure (checked again on the socket, for the one socket activation hands over). */
+static int listen_on(const struct apid_opts *o, bool has_auth, struct aio_err *err)
 {
-        return aio_tcp_listen(o->listen, o->insecure, SOCK_NONBLOCK, err);
+        return aio_tcp_listen(o->listen, o->insecure || has_auth, SOCK_NONBLOCK, err);
 }
 
 /* systemd's sd_listen_fds() contract: LISTEN_FDS=1 (and LISTEN_PID, when set, is us) hands
@@ -245,10 +252,11 @@ static int wait_for_stop(void)
         return sig;
 }
 
-static int serve(const struct apid_opts *o, int fd, struct aio_err *err)
+static int serve(const struct apid_opts *o, int fd, struct api_auth *auth, struct aio_err *err)
 {
         struct api_workcg workcg;
         struct api_ctx ctx = {
+                .auth = auth,
                 .sandbox = api_sandbox_new(fd, true),
                 .hooks = api_hooks_new(getenv("SANDBOX_SHUTDOWN_HOOKS"),
                                        env_seconds("SANDBOX_SHUTDOWN_HOOKS_TIMEOUT", 30)),
@@ -271,8 +279,8 @@ static int serve(const struct apid_opts *o, int fd, struct aio_err *err)
         if (r == 0)
                 r = api_http_start(&cfg, &http, err);
         if (r == 0) {
-                log_info("serving on fd %d (%u threads, %u connections)", fd, o->threads,
-                         o->max_conns);
+                log_info("serving on fd %d (%u threads, %u connections; authentication: %s)", fd,
+                         o->threads, o->max_conns, api_auth_describe(auth));
                 log_info("stopping on signal %d", wait_for_stop());
                 api_http_stop(http);
                 hooks_finish(ctx.hooks);
@@ -292,11 +300,14 @@ int main(int argc, char **argv)
                 .body_budget = 64u << 20,
         };
         struct aio_err err = {0};
+        struct api_auth *auth = NULL;
         sigset_t stop;
         int r, fd;
 
         aio_log_set_program("aio-apid");
         r = parse_args(argc, argv, &o, &err);
+        if (r == 0)
+                r = api_auth_from_env(&auth, &err);
         if (r != 0)
                 goto out;
         /* Blocked before any thread exists, so only sigwaitinfo() sees them. */
@@ -308,11 +319,14 @@ int main(int argc, char **argv)
         nofile_raise(o.max_conns);
         fd = listen_fds_take(&err);
         if (fd == -ENOENT)
-                fd = listen_on(&o, &err);
-        r = fd < 0 ? fd : serve(&o, fd, &err);
+                fd = listen_on(&o, auth != NULL, &err);
+        r = fd < 0 ? fd : api_auth_listen_check(fd, !auth, o.insecure, &err);
+        if (r == 0)
+                r = serve(&o, fd, auth, &err);
         if (fd >= 0)
                 (void)close(fd);
 out:
+        api_auth_free(auth);
         if (r < 0)
                 log_error("%s", err.msg);
         return r < 0 ? 1 : 0;

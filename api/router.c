@@ -9,6 +9,7 @@
 #include "common/err.h"
 #include "common/xalloc.h"
 
+#include "api/auth.h"
 #include "api/reply.h"
 #include "api/request.h"
 #include "api/routes/routes.h"
@@ -17,6 +18,7 @@
 static const struct api_route *const route_tables[] = {
         api_health_routes,
         api_sandbox_routes,
+        api_auth_routes,
 };
 
 const struct api_route *const *api_route_tables(size_t *ret_n)
@@ -189,7 +191,6 @@ bool api_dispatch_check(const struct api_route *const *tables, size_t n_tables,
                         const struct api_raw_req *raw, struct api_ctx *ctx, struct api_resp *resp,
                         struct api_match *m)
 {
-        (void)ctx;
         if (raw->origin)
                 api_resp_header(resp, "Access-Control-Allow-Origin", "*");
         if (raw->origin && raw->acr_method && strcmp(raw->method, "OPTIONS") == 0) {
@@ -208,6 +209,9 @@ bool api_dispatch_check(const struct api_route *const *tables, size_t n_tables,
                 api_reply_error(resp, 404, "Not Found");
                 return false;
         }
+        /* Credentials (api/auth.h); rows flagged public answer for themselves. */
+        if (!(m->route->flags & API_F_PUBLIC) && !api_auth_gate(ctx ? ctx->auth : NULL, raw, resp))
+                return false;
         /* No admin tokens exist yet: admin rows fail closed. */
         if (m->route->flags & API_F_ADMIN) {
                 api_reply_error(resp, 403, "Admin token required");

@@ -353,12 +353,14 @@ static int parse_run(int argc, char **argv, struct rt_config *c, struct aio_err 
                         return -err->code;
         }
         if (c->up) {
-                static char apid[] = RT_UP_APID_PATH;
-                static char *up_argv[] = {apid, NULL};
+                static char apid[] = RT_UP_APID_PATH, insecure[] = "--insecure";
+                static char *up_argv[] = {apid, NULL, NULL};
 
                 if (argv[optind])
                         return aio_error_msg(err, EINVAL,
                                              "aio-run up takes no command (it runs aio-apid)");
+                /* aio-apid refuses to serve open on a socket that is not loopback */
+                up_argv[1] = c->insecure ? insecure : NULL;
                 c->argv = up_argv;
         } else {
                 c->argv = argv + optind;

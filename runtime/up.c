@@ -52,7 +52,8 @@ static long long now_ms(void)
         return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* One probe: 1 when the API answered 200, 0 when it answered otherwise or not yet. */
+/* One probe: 1 when the API answered 200 (or 401: it is up and wants credentials), 0 when it
+ * answered otherwise or not yet. */
 static int probe(const struct sockaddr_storage *ss, socklen_t len, int pidfd, long long deadline)
 {
         static const char req[] =

@@ -8,7 +8,7 @@ out=build/fuzz
 mkdir -p "$out"
 mapfile -t libsrc < <(find policy runtime runtime/common -maxdepth 1 -name '*.c' ! -name main.c ! -name '*-main.c' | sort)
 flags=(-g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -iquote runtime -iquote . -iquote build/gen)
-libs=(-lseccomp -lcap -ljansson -larchive)
+libs=(-lseccomp -lcap -ljansson -larchive -lcrypto)
 status=0
 for src in tests/fuzz/fuzz-*.c; do
         [ -e "$src" ] || continue

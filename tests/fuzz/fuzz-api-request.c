@@ -12,10 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/auth.c"
 #include "api/hooks.c"
+#include "api/jwt.c"
 #include "api/reply.c"
 #include "api/request.c"
 #include "api/router.c"
+#include "api/routes/auth.c"
 #include "api/routes/health.c"
 #include "api/routes/sandbox.c"
 #include "api/sandbox.c"
