@@ -256,7 +256,7 @@ static int step_listen(struct rt_jail *j, struct aio_err *err)
         if (!j->cfg->up)
                 return 0;
         j->listen_fd = rt_up_listen(j->cfg->listen ? j->cfg->listen : RT_UP_DEFAULT_LISTEN,
-                                    j->cfg->insecure, err);
+                                    j->cfg->insecure || rt_up_has_auth(j->cfg->env), err);
         return j->listen_fd < 0 ? j->listen_fd : 0;
 }
 

@@ -16,6 +16,18 @@
 #include "common/net.h"
 #include "common/xalloc.h"
 
+bool rt_up_has_auth(char *const *env)
+{
+        static const char *const keys[] = {"SANDBOX_API_KEY=", "JWT_PUBLIC_KEY="};
+
+        for (; env && *env; env++)
+                for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                        if (strncmp(*env, keys[i], strlen(keys[i])) == 0 &&
+                            (*env)[strlen(keys[i])] != '\0')
+                                return true;
+        return false;
+}
+
 int rt_up_listen(const char *spec, bool insecure, struct aio_err *err)
 {
         return aio_tcp_listen(spec, insecure, 0, err);

@@ -13,8 +13,10 @@ struct aio_err;
  * handed to aio-apid in the jail (fd 3, LISTEN_FDS=1): reachable without NAT or a proxy while
  * everything the agent starts stays in the jail's own network namespace. */
 
+/* Whether env (VAR=VAL entries for the jail) gives aio-apid an API key or a JWT key. */
+bool rt_up_has_auth(char *const *env);
 /* Parses ADDR:PORT ([v6]:PORT for IPv6; PORT 0 picks a free one), refuses an address that is
- * not loopback unless insecure (there is no API authentication yet), binds and listens.
+ * not loopback unless insecure (set it when the API has a key), binds and listens.
  * Returns the fd (close-on-exec). */
 int rt_up_listen(const char *spec, bool insecure, struct aio_err *err);
 /* Waits until the API on fd's address answers GET /v1/sandbox with 200 (aio-apid may still be

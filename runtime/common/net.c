@@ -82,7 +82,9 @@ int aio_tcp_listen(const char *spec, bool insecure, int sock_flags, struct aio_e
         if (!is_loopback(&ss) && !insecure)
                 return aio_error_msg(
                         err, EPERM,
-                        "--listen %s is not loopback and the API has no authentication yet (pass --insecure to publish it anyway)",
+                        "--listen %s is not loopback and no API key is set: pass -e "
+                        "SANDBOX_API_KEY=... or -e JWT_PUBLIC_KEY=... (or --insecure to publish "
+                        "it open)",
                         spec);
         fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | sock_flags, 0);
         if (fd < 0)

@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -185,6 +186,19 @@ def apid_pid(aio, name):
     return kids[0] if kids else None
 
 
+def gone(pid):
+    """Waits until pid has exited (a request it had accepted would die with it)."""
+    for _ in range(500):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] in "ZX":
+                    return
+        except FileNotFoundError:
+            return
+        time.sleep(0.002)
+    raise AssertionError(f"pid {pid} did not exit")
+
+
 def test_apid_restarted_after_a_crash(aio, apid):
     """aio-apid killed by SIGSEGV or SIGKILL is started again by the init; the published
     socket keeps accepting meanwhile (requests wait in its backlog)."""
@@ -197,7 +211,8 @@ def test_apid_restarted_after_a_crash(aio, apid):
             first = apid_pid(aio, "crashy")
             assert first
             os.kill(first, sig)
-            # no sleep: this request is accepted by the kernel while aio-apid is down
+            gone(first)
+            # at once: this request waits in the socket's backlog while aio-apid is down
             status, body = get(url + "/v1/sandbox")
             assert status == 200 and body["success"] is True
             second = apid_pid(aio, "crashy")
@@ -206,3 +221,27 @@ def test_apid_restarted_after_a_crash(aio, apid):
     finally:
         assert ctl(aio, "stop", "crashy").returncode == 0
     assert ls_names(aio) == {}
+
+
+def test_up_with_a_key_publishes_beyond_loopback(aio, apid):
+    """With -e SANDBOX_API_KEY aio-run may listen on every address; requests need the key."""
+    key = "k-" + os.urandom(8).hex()
+    p = subprocess.run([str(AIO_RUN), "up", "--state-dir", str(aio.state), "--name", "keyed",
+                        "--listen", "0.0.0.0:0", "-e", f"SANDBOX_API_KEY={key}", "--detach"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    port = p.stdout.strip().rsplit(":", 1)[1]
+    url = f"http://127.0.0.1:{port}/v1/sandbox"
+    try:
+        with pytest.raises(urllib.error.HTTPError) as e:
+            get(url)
+        assert e.value.code == 401
+        req = urllib.request.Request(url, headers={"X-AIO-API-Key": key})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert r.status == 200
+    finally:
+        assert ctl(aio, "stop", "keyed").returncode == 0
+    # an empty key is no key
+    p = subprocess.run([str(AIO_RUN), "up", "--state-dir", str(aio.state), "--listen", "0.0.0.0:0",
+                        "-e", "SANDBOX_API_KEY="], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 125 and "SANDBOX_API_KEY" in p.stderr
