@@ -166,9 +166,10 @@ static int listen_on(const struct apid_opts *o, bool has_auth, struct aio_err *e
         return aio_tcp_listen(o->listen, o->insecure || has_auth, SOCK_NONBLOCK, err);
 }
 
-/* systemd's sd_listen_fds() contract: LISTEN_FDS=1 (and LISTEN_PID, when set, is us) hands
- * over fd 3. The variables are removed so children never see them. Returns 3, or -ENOENT when
- * no socket was passed. */
+/* systemd's sd_listen_fds() contract: LISTEN_FDS=N (and LISTEN_PID, when set, is us) hands
+ * over fds 3... (aio-run up: its TCP socket, and with --socket a Unix one as fd 4). The
+ * variables are removed so children never see them. Returns N (1 or 2), or -ENOENT when no
+ * socket was passed. */
 static int listen_fds_take(struct aio_err *err)
 {
         const char *fds = getenv("LISTEN_FDS"), *pid = getenv("LISTEN_PID");
@@ -177,12 +178,12 @@ static int listen_fds_take(struct aio_err *err)
 
         (void)snprintf(self, sizeof(self), "%ld", (long)getpid());
         if (fds && (!pid || strcmp(pid, self) == 0)) {
-                if (strcmp(fds, "1") != 0)
-                        r = aio_error_msg(err, EINVAL, "LISTEN_FDS=%s: expected 1", fds);
-                else if (fcntl(3, F_SETFD, FD_CLOEXEC) < 0)
-                        r = aio_error(err, errno, "LISTEN_FDS=1 but fd 3");
-                else
-                        r = 3;
+                r = strcmp(fds, "1") == 0 ? 1 : strcmp(fds, "2") == 0 ? 2 : 0;
+                if (r == 0)
+                        r = aio_error_msg(err, EINVAL, "LISTEN_FDS=%s: expected 1 or 2", fds);
+                for (int fd = 3; r > 0 && fd < 3 + r; fd++)
+                        if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+                                r = aio_error(err, errno, "LISTEN_FDS=%s but fd %d", fds, fd);
         }
         (void)unsetenv("LISTEN_FDS");
         (void)unsetenv("LISTEN_PID");
@@ -252,7 +253,22 @@ static int wait_for_stop(void)
         return sig;
 }
 
-static int serve(const struct apid_opts *o, int fd, struct api_auth *auth, struct aio_err *err)
+/* A second server on the Unix socket, sharing the context; NULL when there is none. */
+static int serve_unix(const struct api_http_config *tcp, int n_fds, struct api_http **ret,
+                      struct aio_err *err)
+{
+        struct api_http_config cfg = *tcp;
+
+        *ret = NULL;
+        if (n_fds < 2)
+                return 0;
+        cfg.listen_fd = 4;
+        cfg.threads = 1;
+        return api_http_start(&cfg, ret, err);
+}
+
+static int serve(const struct apid_opts *o, int fd, int n_fds, struct api_auth *auth,
+                 struct aio_err *err)
 {
         struct api_workcg workcg;
         struct api_ctx ctx = {
@@ -270,7 +286,7 @@ static int serve(const struct apid_opts *o, int fd, struct api_auth *auth, struc
                 .body_budget = o->body_budget,
                 .ctx = &ctx,
         };
-        struct api_http *http = NULL;
+        struct api_http *http = NULL, *http_unix = NULL;
         int r = api_workcg_parse(getenv("AIO_WORK_CGROUP"), &workcg, err);
 
         /* what aio-apid starts must not see it: the fds are close-on-exec */
@@ -278,10 +294,13 @@ static int serve(const struct apid_opts *o, int fd, struct api_auth *auth, struc
         ctx.workcg = &workcg;
         if (r == 0)
                 r = api_http_start(&cfg, &http, err);
+        if (r == 0 && (r = serve_unix(&cfg, n_fds, &http_unix, err)) < 0)
+                api_http_stop(http);
         if (r == 0) {
                 log_info("serving on fd %d (%u threads, %u connections; authentication: %s)", fd,
                          o->threads, o->max_conns, api_auth_describe(auth));
                 log_info("stopping on signal %d", wait_for_stop());
+                api_http_stop(http_unix);
                 api_http_stop(http);
                 hooks_finish(ctx.hooks);
         }
@@ -302,7 +321,7 @@ int main(int argc, char **argv)
         struct aio_err err = {0};
         struct api_auth *auth = NULL;
         sigset_t stop;
-        int r, fd;
+        int r, fd, n_fds = 1;
 
         aio_log_set_program("aio-apid");
         r = parse_args(argc, argv, &o, &err);
@@ -317,14 +336,18 @@ int main(int argc, char **argv)
         (void)sigprocmask(SIG_BLOCK, &stop, NULL);
         (void)signal(SIGPIPE, SIG_IGN);
         nofile_raise(o.max_conns);
-        fd = listen_fds_take(&err);
-        if (fd == -ENOENT)
+        fd = n_fds = listen_fds_take(&err);
+        if (n_fds > 0)
+                fd = 3;
+        else if (n_fds == -ENOENT)
                 fd = listen_on(&o, auth != NULL, &err);
         r = fd < 0 ? fd : api_auth_listen_check(fd, !auth, o.insecure, &err);
         if (r == 0)
-                r = serve(&o, fd, auth, &err);
+                r = serve(&o, fd, n_fds, auth, &err);
         if (fd >= 0)
                 (void)close(fd);
+        if (n_fds == 2)
+                (void)close(4);
 out:
         api_auth_free(auth);
         if (r < 0)

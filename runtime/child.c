@@ -225,11 +225,13 @@ void rt_child_main(struct rt_jail *j)
 
         rt_init_die_on_faults();
         /* Nothing of the launcher's but the sync socket, stdio and up's fds comes along. */
-        int keep[3 + RT_CGROUP_WORK_FDS_MAX] = {j->sync_child};
+        int keep[4 + RT_CGROUP_WORK_FDS_MAX] = {j->sync_child};
         size_t n_keep = 1;
 
         if (j->listen_fd >= 0)
                 keep[n_keep++] = j->listen_fd;
+        if (j->unix_fd >= 0)
+                keep[n_keep++] = j->unix_fd;
         if (j->workspace_fd >= 0)
                 keep[n_keep++] = j->workspace_fd;
         for (size_t i = 0; i < j->n_work_fds; i++)

@@ -43,6 +43,7 @@ void rt_config_free(struct rt_config *c)
         free(c->seccomp);
         free(c->listen);
         free(c->workspace);
+        free(c->socket);
         aio_strv_free(c->env);
         for (size_t i = 0; i < c->n_binds; i++) {
                 free(c->binds[i].src);

@@ -66,6 +66,7 @@ struct rt_config {
         bool up;      /* aio-run up: the command is aio-apid, serving on listen */
         char *listen; /* ADDR:PORT (up only) */
         char *workspace; /* host directory at /home/gem/workspace, idmapped */
+        char *socket;    /* up: a Unix socket path the API serves too */
         bool insecure;
         bool detach;  /* up --detach */
         int ready_fd; /* up --detach: where the URL line goes; -1: stdout */

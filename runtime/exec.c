@@ -139,9 +139,9 @@ static int step_no_new_privs(struct rt_jail *j, struct aio_err *err)
         return 0;
 }
 
-/* up: the work leaf's fds become 4...; AIO_WORK_CGROUP says which is which:
+/* up: the work leaf's fds become first...; AIO_WORK_CGROUP says which is which:
  * "procs=4,5,6 oom=7 pids=8". Moved out of the way first: one may sit on 3 or on a target. */
-static int work_fds_place(struct rt_jail *j, struct aio_err *err)
+static int work_fds_place(struct rt_jail *j, size_t first, struct aio_err *err)
 {
         char env[128] = "procs=";
         size_t n = j->n_work_fds, len = strlen(env);
@@ -154,35 +154,45 @@ static int work_fds_place(struct rt_jail *j, struct aio_err *err)
                 j->work_fds[i] = fd;
         }
         for (size_t i = 0; i < n; i++) {
-                if (dup2(j->work_fds[i], 4 + (int)i) < 0)
-                        return aio_error(err, errno, "make the work cgroup fds 4...");
+                if (dup2(j->work_fds[i], (int)(first + i)) < 0)
+                        return aio_error(err, errno, "place the work cgroup fds");
                 if (i < n - 2)
-                        len += (size_t)snprintf(env + len, sizeof(env) - len, "%s%zu", i ? "," : "",
-                                                4 + i);
+                        len += (size_t)snprintf(env + len, sizeof(env) - len, "%s%zu",
+                                                i ? "," : "", first + i);
         }
-        (void)snprintf(env + len, sizeof(env) - len, " oom=%zu pids=%zu", 4 + n - 2, 4 + n - 1);
+        (void)snprintf(env + len, sizeof(env) - len, " oom=%zu pids=%zu", first + n - 2,
+                       first + n - 1);
         if (setenv("AIO_WORK_CGROUP", env, 1) < 0)
                 return aio_error(err, errno, "setenv AIO_WORK_CGROUP");
         return 0;
 }
 
-/* aio-run up: the listening socket becomes fd 3, as systemd socket activation passes it. */
+/* Listening sockets first, then the work fds. */
+static size_t first_work_fd(const struct rt_jail *j)
+{
+        return j->unix_fd >= 0 ? 5 : 4;
+}
+
+/* aio-run up: the listening socket becomes fd 3 (the Unix one fd 4), as systemd socket
+ * activation passes them. */
 static int step_listen_fd(struct rt_jail *j, struct aio_err *err)
 {
         char pid[16];
 
         if (j->listen_fd < 0)
                 return 0;
-        /* out of the way of 4... first */
+        /* out of the way of 3... first */
         j->listen_fd = fcntl(j->listen_fd, F_DUPFD_CLOEXEC, 64);
-        if (j->listen_fd < 0)
-                return aio_error(err, errno, "dup the API socket");
-        if (j->n_work_fds >= 2 && work_fds_place(j, err) < 0)
+        if (j->listen_fd < 0 ||
+            (j->unix_fd >= 0 && (j->unix_fd = fcntl(j->unix_fd, F_DUPFD_CLOEXEC, 64)) < 0))
+                return aio_error(err, errno, "dup the API sockets");
+        if (j->n_work_fds >= 2 && work_fds_place(j, first_work_fd(j), err) < 0)
                 return -err->code;
-        if (j->listen_fd == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(j->listen_fd, 3) < 0)
-                return aio_error(err, errno, "make the API socket fd 3");
+        if (dup2(j->listen_fd, 3) < 0 || (j->unix_fd >= 0 && dup2(j->unix_fd, 4) < 0))
+                return aio_error(err, errno, "make the API sockets fds 3 and 4");
         (void)snprintf(pid, sizeof(pid), "%d", (int)getpid());
-        if (setenv("LISTEN_FDS", "1", 1) < 0 || setenv("LISTEN_PID", pid, 1) < 0)
+        if (setenv("LISTEN_FDS", j->unix_fd >= 0 ? "2" : "1", 1) < 0 ||
+            setenv("LISTEN_PID", pid, 1) < 0)
                 return aio_error(err, errno, "setenv LISTEN_FDS");
         return 0;
 }
@@ -192,7 +202,7 @@ static int step_close_fds(struct rt_jail *j, struct aio_err *err)
         /* everything but stdio (and up's fds) is gone at exec */
         if (j->listen_fd < 0)
                 return aio_fds_cloexec_from(3, err);
-        return aio_fds_cloexec_from(4 + (int)j->n_work_fds, err);
+        return aio_fds_cloexec_from((int)(first_work_fd(j) + j->n_work_fds), err);
 }
 
 static int step_seccomp(struct rt_jail *j, struct aio_err *err)

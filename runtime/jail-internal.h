@@ -36,8 +36,9 @@ struct rt_jail {
         int sync_sig;   /* parent: signalfd of the signals it forwards */
         int notify_fd;  /* parent: seccomp listener with --seccomp-log */
         int listen_fd;  /* up: the API's listening socket, fd 3 of aio-apid */
+        int unix_fd;    /* up --socket: the Unix one, fd 4 of aio-apid */
         /* up: the work leaf's cgroup.procs (one per hierarchy), then its memory and pids event
-         * files (see rt_cgroup_work_open); fds 4... of aio-apid */
+         * files (see rt_cgroup_work_open); fds 4... (5... with --socket) of aio-apid */
         int work_fds[RT_CGROUP_WORK_FDS_MAX];
         int workspace_fd; /* --workspace: the idmapped tree, attached by the jail */
         size_t n_work_fds;

@@ -257,7 +257,14 @@ static int step_listen(struct rt_jail *j, struct aio_err *err)
                 return 0;
         j->listen_fd = rt_up_listen(j->cfg->listen ? j->cfg->listen : RT_UP_DEFAULT_LISTEN,
                                     j->cfg->insecure || rt_up_has_auth(j->cfg->env), err);
-        return j->listen_fd < 0 ? j->listen_fd : 0;
+        if (j->listen_fd < 0)
+                return j->listen_fd;
+        if (j->cfg->socket) {
+                j->unix_fd = rt_up_unix_listen(j->cfg->socket, err);
+                if (j->unix_fd < 0)
+                        return j->unix_fd;
+        }
+        return 0;
 }
 
 /* up: the sandbox counts as started once its API answers; then the URL is printed. */
@@ -404,6 +411,10 @@ static void cleanup(struct rt_jail *j)
         closep(&j->sync_sig);
         closep(&j->notify_fd);
         closep(&j->listen_fd);
+        if (j->unix_fd >= 0) {
+                closep(&j->unix_fd);
+                (void)unlink(j->cfg->socket);
+        }
         closep(&j->workspace_fd);
         for (size_t i = 0; i < j->n_work_fds; i++)
                 closep(&j->work_fds[i]);
@@ -446,6 +457,7 @@ int rt_jail_run(const struct rt_config *cfg, struct aio_err *err)
                             .sync_sig = -1,
                             .notify_fd = -1,
                             .listen_fd = -1,
+                            .unix_fd = -1,
                             .workspace_fd = -1};
         int code;
 

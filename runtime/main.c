@@ -47,6 +47,7 @@ enum {
         OPT_INSECURE,
         OPT_DETACH,
         OPT_WORKSPACE,
+        OPT_SOCKET,
 };
 
 /* clang-format off */
@@ -78,6 +79,7 @@ static const struct option run_options[] = {
         { "insecure",    no_argument,       NULL, OPT_INSECURE },
         { "detach",      no_argument,       NULL, OPT_DETACH },
         { "workspace",   required_argument, NULL, OPT_WORKSPACE },
+        { "socket",      required_argument, NULL, OPT_SOCKET },
         { "verbose",     no_argument,       NULL, 'v' },
         { "help",        no_argument,       NULL, 'h' },
         {}
@@ -131,6 +133,8 @@ static const char usage_text[] =
         "  --port PORT           the same as --listen 127.0.0.1:PORT\n"
         "  --insecure            allow a non-loopback --listen with no API key set (by\n"
         "                        -e SANDBOX_API_KEY=... or -e JWT_PUBLIC_KEY=...)\n"
+        "  --socket PATH         serve the API on this Unix socket too (mode 0600)\n"
+        "  --workspace DIR       DIR at /home/gem/workspace; its owner's files are gem's\n"
         "  --detach              return once the API answers; the sandbox runs on, logging to\n"
         "                        STATE/logs/NAME.log (see aio-run ls, stop NAME, logs NAME)\n"
         "Other:\n"
@@ -329,6 +333,8 @@ static int parse_option(struct rt_config *c, int opt, const char *arg, struct ai
                 return 0;
         case OPT_WORKSPACE:
                 return replace(&c->workspace, arg);
+        case OPT_SOCKET:
+                return replace(&c->socket, arg);
         default:
                 return parse_resource(c, opt, arg, err);
         }

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +33,55 @@ bool rt_up_has_auth(char *const *env)
 int rt_up_listen(const char *spec, bool insecure, struct aio_err *err)
 {
         return aio_tcp_listen(spec, insecure, 0, err);
+}
+
+int rt_up_unix_listen(const char *path, struct aio_err *err)
+{
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        cleanup_close int fd = -1;
+        struct stat st;
+        mode_t old;
+        int r;
+
+        if (path[0] != '/' || strlen(path) >= sizeof(sa.sun_path))
+                return aio_error_msg(err, EINVAL,
+                                     "--socket %s: an absolute path of at most %zu bytes", path,
+                                     sizeof(sa.sun_path) - 1);
+        /* a socket left by a killed launcher is replaced; anything else is not ours */
+        if (lstat(path, &st) == 0) {
+                if (!S_ISSOCK(st.st_mode))
+                        return aio_error_msg(err, EEXIST, "--socket %s exists and is not a socket",
+                                             path);
+                if (rt_up_unix_alive(path))
+                        return aio_error_msg(err, EADDRINUSE, "--socket %s is in use", path);
+                (void)unlink(path);
+        }
+        memcpy(sa.sun_path, path, strlen(path) + 1);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return aio_error(err, errno, "socket");
+        old = umask(0177);
+        r = bind(fd, (const struct sockaddr *)&sa, sizeof(sa));
+        (void)umask(old);
+        if (r < 0)
+                return aio_error(err, errno, "--socket %s", path);
+        if (listen(fd, 1024) < 0) {
+                r = aio_error(err, errno, "listen on %s", path);
+                (void)unlink(path);
+                return r;
+        }
+        return take_fd(&fd);
+}
+
+bool rt_up_unix_alive(const char *path)
+{
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        if (fd < 0 || strlen(path) >= sizeof(sa.sun_path))
+                return false;
+        memcpy(sa.sun_path, path, strlen(path) + 1);
+        return connect(fd, (const struct sockaddr *)&sa, sizeof(sa)) == 0;
 }
 
 int rt_up_url(int listen_fd, char *buf, unsigned size, struct aio_err *err)

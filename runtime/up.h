@@ -19,6 +19,11 @@ bool rt_up_has_auth(char *const *env);
  * not loopback unless insecure (set it when the API has a key), binds and listens.
  * Returns the fd (close-on-exec). */
 int rt_up_listen(const char *spec, bool insecure, struct aio_err *err);
+/* --socket PATH: a Unix listening socket, mode 0600 (a stale socket file is replaced, a live
+ * one or any other file refused). Returns the fd. */
+int rt_up_unix_listen(const char *path, struct aio_err *err);
+/* Whether something accepts connections on the Unix socket at path. */
+bool rt_up_unix_alive(const char *path);
 /* Waits until the API on fd's address answers GET /v1/sandbox with 200 (aio-apid may still be
  * starting; connections queue in the backlog meanwhile), giving up after timeout_ms or when
  * pidfd (the jail) becomes readable. */

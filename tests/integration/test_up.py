@@ -245,3 +245,57 @@ def test_up_with_a_key_publishes_beyond_loopback(aio, apid):
     p = subprocess.run([str(AIO_RUN), "up", "--state-dir", str(aio.state), "--listen", "0.0.0.0:0",
                         "-e", "SANDBOX_API_KEY="], capture_output=True, text=True, timeout=30)
     assert p.returncode == 125 and "SANDBOX_API_KEY" in p.stderr
+
+
+def unix_get(path, target):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(str(path))
+        s.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+def test_unix_socket(aio, apid, state_dir):
+    """--socket PATH: the API on a Unix socket too, mode 0600, removed when the sandbox ends;
+    a live one is not taken over, a stale one is replaced, other files are left alone."""
+    sock = state_dir / "api.sock"
+    r = subprocess.run([str(AIO_RUN), "up", "--state-dir", str(aio.state), "--name", "unixy",
+                        "--port", "0", "--socket", str(sock), "--detach"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    try:
+        assert stat_mode(sock) == 0o600
+        status, body = unix_get(sock, "/v1/sandbox")
+        assert status == 200 and json.loads(body)["success"] is True
+        assert get(r.stdout.strip() + "/v1/sandbox")[0] == 200
+        busy = subprocess.run([str(AIO_RUN), "up", "--state-dir", str(aio.state), "--name",
+                               "unixy2", "--port", "0", "--socket", str(sock)],
+                              capture_output=True, text=True, timeout=30)
+        assert busy.returncode == 125 and "in use" in busy.stderr
+        assert unix_get(sock, "/health")[0] == 200
+    finally:
+        assert ctl(aio, "stop", "unixy").returncode == 0
+    assert not sock.exists()
+    # a stale socket file (nobody listening) is replaced
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(str(sock))
+    stale.close()
+    proc, _ = start_up(aio, "--port", "0", "--name", "unixy3", "--socket", str(sock))
+    try:
+        assert unix_get(sock, "/health")[0] == 200
+    finally:
+        assert stop(proc) == 0
+    other = state_dir / "file"
+    other.write_text("keep me")
+    r = subprocess.run([str(AIO_RUN), "up", "--state-dir", str(aio.state), "--port", "0",
+                        "--socket", str(other)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 125 and "not a socket" in r.stderr
+    assert other.read_text() == "keep me"
+
+
+def stat_mode(p):
+    return os.stat(p).st_mode & 0o777
