@@ -24,6 +24,7 @@
 #include "common/version.h"
 
 #include "api/api.h"
+#include "api/bash.h"
 #include "api/hooks.h"
 #include "api/http.h"
 #include "api/sandbox.h"
@@ -261,15 +262,23 @@ static int serve(const struct apid_opts *o, int fd, struct aio_err *err)
                 .ctx = &ctx,
         };
         struct api_http *http = NULL;
-        int r = api_http_start(&cfg, &http, err);
+        struct api_bash_config bash_cfg;
+        int r;
 
+        api_bash_config_default(&bash_cfg);
+        ctx.bash = api_bash_new(&bash_cfg);
+        if (!ctx.bash)
+                log_warn("/v1/bash is unavailable: %s", strerror(errno));
+        r = api_http_start(&cfg, &http, err);
         if (r == 0) {
                 log_info("serving on fd %d (%u threads, %u connections)", fd, o->threads,
                          o->max_conns);
                 log_info("stopping on signal %d", wait_for_stop());
+                api_bash_stop(ctx.bash);
                 api_http_stop(http);
                 hooks_finish(ctx.hooks);
         }
+        api_bash_free(ctx.bash);
         api_hooks_free(ctx.hooks);
         api_sandbox_free(ctx.sandbox);
         return r;
