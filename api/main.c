@@ -25,6 +25,7 @@
 
 #include "api/api.h"
 #include "api/auth.h"
+#include "api/bash.h"
 #include "api/hooks.h"
 #include "api/http.h"
 #include "api/sandbox.h"
@@ -287,11 +288,17 @@ static int serve(const struct apid_opts *o, int fd, int n_fds, struct api_auth *
                 .ctx = &ctx,
         };
         struct api_http *http = NULL, *http_unix = NULL;
+        struct api_bash_config bash_cfg;
         int r = api_workcg_parse(getenv("AIO_WORK_CGROUP"), &workcg, err);
 
         /* what aio-apid starts must not see it: the fds are close-on-exec */
         (void)unsetenv("AIO_WORK_CGROUP");
         ctx.workcg = &workcg;
+        api_bash_config_default(&bash_cfg);
+        bash_cfg.workcg = &workcg;
+        ctx.bash = api_bash_new(&bash_cfg);
+        if (!ctx.bash)
+                log_warn("/v1/bash is unavailable: %s", strerror(errno));
         if (r == 0)
                 r = api_http_start(&cfg, &http, err);
         if (r == 0 && (r = serve_unix(&cfg, n_fds, &http_unix, err)) < 0)
@@ -300,10 +307,12 @@ static int serve(const struct apid_opts *o, int fd, int n_fds, struct api_auth *
                 log_info("serving on fd %d (%u threads, %u connections; authentication: %s)", fd,
                          o->threads, o->max_conns, api_auth_describe(auth));
                 log_info("stopping on signal %d", wait_for_stop());
+                api_bash_stop(ctx.bash);
                 api_http_stop(http_unix);
                 api_http_stop(http);
                 hooks_finish(ctx.hooks);
         }
+        api_bash_free(ctx.bash);
         api_hooks_free(ctx.hooks);
         api_sandbox_free(ctx.sandbox);
         return r;

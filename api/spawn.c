@@ -3,66 +3,25 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/err.h"
 
-extern char **environ;
-
-static int spawn_setup(posix_spawnattr_t *attr, posix_spawn_file_actions_t *fa, int stdout_fd,
-                       bool quiet)
-{
-        sigset_t none, dfl;
-        int r;
-
-        (void)sigemptyset(&none);
-        (void)sigemptyset(&dfl);
-        (void)sigaddset(&dfl, SIGPIPE);
-        (void)sigaddset(&dfl, SIGTERM);
-        (void)sigaddset(&dfl, SIGINT);
-        (void)sigaddset(&dfl, SIGHUP);
-        (void)sigaddset(&dfl, SIGCHLD);
-        r = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                                   POSIX_SPAWN_SETPGROUP);
-        if (!r)
-                r = posix_spawnattr_setsigmask(attr, &none);
-        if (!r)
-                r = posix_spawnattr_setsigdefault(attr, &dfl);
-        if (!r)
-                r = posix_spawnattr_setpgroup(attr, 0);
-        if (!r)
-                r = posix_spawn_file_actions_addopen(fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-        if (!r && stdout_fd >= 0)
-                r = posix_spawn_file_actions_adddup2(fa, stdout_fd, STDOUT_FILENO);
-        if (!r && quiet)
-                r = posix_spawn_file_actions_addopen(fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-        return r;
-}
+#include "api/child.h"
 
 int api_spawn(const char *const argv[], int stdout_fd, bool quiet, struct aio_err *err)
 {
-        posix_spawn_file_actions_t fa;
-        posix_spawnattr_t attr;
-        pid_t pid;
-        int r;
+        struct api_child c = {
+                .path = argv[0],
+                .argv = (char *const *)argv,
+                .fds = {-1, stdout_fd >= 0 ? stdout_fd : STDOUT_FILENO,
+                        quiet ? -1 : STDERR_FILENO},
+        };
+        int pid = api_child_start(&c, err);
 
-        if (posix_spawnattr_init(&attr) != 0)
-                return aio_error(err, ENOMEM, "posix_spawnattr_init");
-        if (posix_spawn_file_actions_init(&fa) != 0) {
-                (void)posix_spawnattr_destroy(&attr);
-                return aio_error(err, ENOMEM, "posix_spawn_file_actions_init");
-        }
-        r = spawn_setup(&attr, &fa, stdout_fd, quiet);
-        if (!r)
-                r = posix_spawn(&pid, argv[0], &fa, &attr, (char *const *)argv, environ);
-        (void)posix_spawn_file_actions_destroy(&fa);
-        (void)posix_spawnattr_destroy(&attr);
-        if (r)
-                return aio_error(err, r, "spawn %s", argv[0]);
-        return pid;
+        return pid < 0 ? aio_error_prefix(err, "spawn %s", argv[0]) : pid;
 }
 
 int64_t api_now_ms(void)

@@ -8,3 +8,4 @@ extern const struct api_route api_health_routes[];
 extern const struct api_route api_sandbox_routes[];
 extern const struct api_route api_auth_routes[];
 extern const struct api_route api_docs_routes[];
+extern const struct api_route api_bash_routes[];

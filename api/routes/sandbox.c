@@ -12,6 +12,7 @@
 
 #include "api/api.h"
 #include "api/hooks.h"
+#include "api/packages.h"
 #include "api/reply.h"
 #include "api/request.h"
 #include "api/routes/routes.h"
@@ -115,6 +116,8 @@ static int hooks_remove(const struct api_req *req, struct api_resp *resp, struct
 /* clang-format off */
 const struct api_route api_sandbox_routes[] = {
         { "GET",    "/v1/sandbox",              sandbox_get,    0 },
+        { "GET",    "/v1/sandbox/packages/python", api_packages_python, API_F_SLOW },
+        { "GET",    "/v1/sandbox/packages/nodejs", api_packages_nodejs, API_F_SLOW },
         { "POST",   "/v1/sandbox/hooks",        hooks_register, API_F_JSON },
         { "GET",    "/v1/sandbox/hooks",        hooks_list,     0 },
         { "DELETE", "/v1/sandbox/hooks/{name}", hooks_remove,   0 },
