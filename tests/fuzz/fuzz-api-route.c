@@ -12,14 +12,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/file-body.c"
+#include "api/file-editor.c"
+#include "api/file-grep.c"
+#include "api/file-ops.c"
+#include "api/file-walk.c"
+#include "api/file-watch.c"
+#include "api/file-xfer.c"
+#include "api/file.c"
 #include "api/hooks.c"
 #include "api/reply.c"
 #include "api/request.c"
 #include "api/router.c"
+#include "api/routes/file.c"
 #include "api/routes/health.c"
 #include "api/routes/sandbox.c"
 #include "api/sandbox.c"
 #include "api/spawn.c"
+#include "api/stream.c"
 #include "api/validate.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
