@@ -26,6 +26,7 @@
 #include "api/api.h"
 #include "api/auth.h"
 #include "api/bash.h"
+#include "api/file.h"
 #include "api/hooks.h"
 #include "api/http.h"
 #include "api/sandbox.h"
@@ -277,6 +278,7 @@ static int serve(const struct apid_opts *o, int fd, int n_fds, struct api_auth *
                 .sandbox = api_sandbox_new(fd, true),
                 .hooks = api_hooks_new(getenv("SANDBOX_SHUTDOWN_HOOKS"),
                                        env_seconds("SANDBOX_SHUTDOWN_HOOKS_TIMEOUT", 30)),
+                .watches = api_watches_new(),
         };
         struct api_http_config cfg = {
                 .listen_fd = fd,
@@ -313,6 +315,7 @@ static int serve(const struct apid_opts *o, int fd, int n_fds, struct api_auth *
                 hooks_finish(ctx.hooks);
         }
         api_bash_free(ctx.bash);
+        api_watches_free(ctx.watches);
         api_hooks_free(ctx.hooks);
         api_sandbox_free(ctx.sandbox);
         return r;

@@ -21,6 +21,7 @@ static const struct api_route *const route_tables[] = {
         api_auth_routes,
         api_docs_routes,
         api_bash_routes,
+        api_file_routes,
 };
 
 const struct api_route *const *api_route_tables(size_t *ret_n)

@@ -6,15 +6,23 @@ cd "$(dirname "$0")/.."
 secs=${AIO_FUZZ_SECONDS:-20}
 out=build/fuzz
 mkdir -p "$out"
-mapfile -t libsrc < <(find policy runtime runtime/common -maxdepth 1 -name '*.c' ! -name main.c ! -name '*-main.c' | sort)
-flags=(-g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -iquote runtime -iquote . -iquote build/gen)
-libs=(-lseccomp -lcap -ljansson -larchive -lcrypto)
+mapfile -t libsrc < <(find policy runtime runtime/common api api/routes -maxdepth 1 -name '*.c' \
+        ! -name main.c ! -name '*-main.c' | sort)
+flags=(-g -O1 -fsanitize=fuzzer,address,undefined -Werror=implicit-function-declaration -std=gnu11 -D_GNU_SOURCE -iquote runtime -iquote . -iquote build/gen)
+libs=(-lseccomp -lcap -ljansson -larchive -lcrypto -lmicrohttpd -lwslay -lpthread)
 status=0
 for src in tests/fuzz/fuzz-*.c; do
         [ -e "$src" ] || continue
         name=$(basename "$src" .c)
         echo "fuzz: $name (${secs}s)"
-        clang "${flags[@]}" "$src" "${libsrc[@]}" "${libs[@]}" -o "$out/$name"
+        # a harness that #includes a source (to reach its static functions) is not linked
+        # against that source again
+        mapfile -t inc < <(sed -n 's/^#include "\(.*\.c\)"$/\1/p' "$src")
+        link=()
+        for f in "${libsrc[@]}"; do
+                [[ " ${inc[*]} " == *" $f "* ]] || link+=("$f")
+        done
+        clang "${flags[@]}" "$src" "${link[@]}" "${libs[@]}" -o "$out/$name"
         corpus=$out/corpus-$name
         mkdir -p "$corpus"
         seed=tests/fuzz/seeds/$name

@@ -4,26 +4,15 @@
  * NUL or grow the string), then matched against aio-apid's tables. A match must agree with an
  * independent model: substituting the captured values into the row's pattern gives back the
  * path (less one trailing slash), and no captured value is empty or holds a '/'.
- *
- * tools/fuzz.sh links the runtime/policy/common sources only, so the api sources are included
- * here (drop these includes once it links api/ too).
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/auth.c"
-#include "api/hooks.c"
-#include "api/jwt.c"
-#include "api/reply.c"
-#include "api/request.c"
-#include "api/router.c"
-#include "api/routes/auth.c"
-#include "api/routes/health.c"
-#include "api/routes/sandbox.c"
-#include "api/sandbox.c"
-#include "api/spawn.c"
-#include "api/validate.c"
+#include "api/api.h"
+#include "api/reply.h"
+#include "api/request.h"
+#include "api/router.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
