@@ -11,7 +11,10 @@
 
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/sha256.h"
 #include "common/xalloc.h"
+
+#include "image.h"
 
 void rt_config_init(struct rt_config *c)
 {
@@ -324,20 +327,45 @@ static bool has_suffix(const char *s, const char *suffix)
         return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
+/* An image of the store; rt_image_acquire() looks it up again, and holds it, at start. */
+static int resolve_image(struct rt_config *c, const char *opt, int stat_errno, struct aio_err *err)
+{
+        char hex[AIO_SHA256_HEX];
+
+        if (!c->state_dir)
+                return aio_error_msg(err, EINVAL, "%s %s: no state directory", opt, c->rootfs);
+        if (rt_image_find(c->state_dir, c->rootfs, hex, err) < 0) {
+                if (stat_errno)
+                        return aio_error_msg(err, stat_errno,
+                                             "%s %s: %s, and there is no image of that name "
+                                             "(aio-run image ls lists them)",
+                                             opt, c->rootfs, strerror(stat_errno));
+                return aio_error_prefix(err, "%s", opt);
+        }
+        c->rootfs_kind = RT_ROOTFS_IMAGE;
+        return 0;
+}
+
 int rt_config_resolve_rootfs(struct rt_config *c, struct aio_err *err)
 {
         static const char *const tar_suffixes[] = {".tar", ".tar.gz",  ".tgz", ".tar.xz",
                                                    ".txz", ".tar.zst", ".tzst"};
+        struct aio_err ignored;
         struct stat st;
 
+        if (c->rootfs_kind == RT_ROOTFS_IMAGE)
+                return resolve_image(c, "--image", 0, err);
         if (!c->rootfs)
                 c->rootfs = aio_xstrdup("host");
         if (strcmp(c->rootfs, "host") == 0) {
                 c->rootfs_kind = RT_ROOTFS_HOST;
                 return 0;
         }
-        if (stat(c->rootfs, &st) < 0)
+        if (stat(c->rootfs, &st) < 0) {
+                if (errno == ENOENT && rt_image_name_check(c->rootfs, &ignored) == 0)
+                        return resolve_image(c, "--rootfs", ENOENT, err);
                 return aio_error(err, errno, "--rootfs %s", c->rootfs);
+        }
         if (S_ISDIR(st.st_mode)) {
                 c->rootfs_kind = RT_ROOTFS_DIR;
                 return 0;

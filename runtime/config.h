@@ -9,7 +9,13 @@
 
 struct aio_err;
 
-enum rt_rootfs_kind { RT_ROOTFS_HOST, RT_ROOTFS_DIR, RT_ROOTFS_TAR, _RT_ROOTFS_KIND_MAX };
+enum rt_rootfs_kind {
+        RT_ROOTFS_HOST,
+        RT_ROOTFS_DIR,
+        RT_ROOTFS_TAR,
+        RT_ROOTFS_IMAGE, /* a name (or digest) in the image store */
+        _RT_ROOTFS_KIND_MAX
+};
 enum rt_net_mode { RT_NET_NONE, RT_NET_HOST, _RT_NET_MODE_MAX };
 
 struct rt_bind {
@@ -35,7 +41,7 @@ struct rt_rlimit {
 
 /* Everything aio-run was asked to do, parsed from argv by main.c and nothing else. */
 struct rt_config {
-        char *rootfs; /* "host", a directory or a tarball */
+        char *rootfs; /* "host", a directory, a tarball or an image name */
         enum rt_rootfs_kind rootfs_kind;
         char *state_dir;
         char *name; /* NULL: generated */
@@ -86,7 +92,8 @@ int rt_parse_user(const char *s, uid_t *ret_uid, gid_t *ret_gid, struct aio_err 
 int rt_parse_cpus(const char *s, struct rt_cgroup_limits *lim, struct aio_err *err);
 int rt_parse_env(const char *s, struct aio_err *err);
 int rt_parse_name(const char *s, struct aio_err *err);
-/* Decides rootfs_kind from the value and what is on disk. */
+/* Decides rootfs_kind from the value and what is on disk: a path that exists is a directory or
+ * a tarball, anything else an image of the store. --image sets RT_ROOTFS_IMAGE beforehand. */
 int rt_config_resolve_rootfs(struct rt_config *c, struct aio_err *err);
 /* Checks cross-option consistency once argv is parsed. */
 int rt_config_validate(const struct rt_config *c, struct aio_err *err);

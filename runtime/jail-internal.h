@@ -21,8 +21,9 @@ struct rt_jail {
          * Every sandbox mounts there, each in its own mount namespace, so they are shared. */
         char *root_path;
         char *lower_path;
-        char *image; /* image directory (DIR or unpacked tarball); NULL for host */
-        int lock_fd; /* flock on <dir>/lock: held while the sandbox lives */
+        char *image;    /* image directory (DIR or unpacked tarball); NULL for host */
+        int image_lock; /* shared flock on the image's store entry (rm/prune skip it), or -1 */
+        int lock_fd;    /* flock on <dir>/lock: held while the sandbox lives */
         struct rt_idrange ids;
         struct rt_cgroup *cg;
         struct rt_bpf bpf;

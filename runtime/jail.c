@@ -26,12 +26,12 @@
 #include "common/xalloc.h"
 
 #include "config.h"
+#include "image.h"
 #include "jail-internal.h"
 #include "ns.h"
 #include "rootfs.h"
 #include "seccomp-log.h"
 #include "step.h"
-#include "store.h"
 #include "sync.h"
 #include "up.h"
 #include "workspace.h"
@@ -49,28 +49,11 @@ static int step_seccomp(struct rt_jail *j, struct aio_err *err)
 }
 
 /* A tarball is looked up in the store here; only a miss runs aio-unpack, the one binary that
- * loads libarchive. Its errors, naming the entry, are on stderr already. */
+ * loads libarchive. Its errors, naming the entry, are on stderr already. A store entry stays
+ * locked (shared) while the sandbox lives: aio-run image rm/prune leave it alone. */
 static int step_image(struct rt_jail *j, struct aio_err *err)
 {
-        const struct rt_config *c = j->cfg;
-        char real[PATH_MAX];
-        int r;
-
-        if (c->rootfs_kind == RT_ROOTFS_HOST)
-                return 0;
-        if (c->rootfs_kind == RT_ROOTFS_TAR) {
-                r = rt_store_lookup(c->state_dir, c->rootfs, &j->image, err);
-                if (r > 0)
-                        log_debug("rootfs: %s found in the store: %s", c->rootfs, j->image);
-                if (r != 0)
-                        return r < 0 ? r : 0;
-                log_debug("rootfs: %s is not in the store: unpacking with aio-unpack", c->rootfs);
-                return rt_store_helper_run(c->state_dir, c->rootfs, j->sync_sig, &j->image, err);
-        }
-        if (!realpath(c->rootfs, real))
-                return aio_error(err, errno, "--rootfs %s", c->rootfs);
-        j->image = aio_xstrdup(real);
-        return 0;
+        return rt_image_acquire(j->cfg, j->sync_sig, &j->image, &j->image_lock, err);
 }
 
 static int step_ids(struct rt_jail *j, struct aio_err *err)
@@ -423,6 +406,7 @@ static void cleanup(struct rt_jail *j)
         free(j->root_path);
         free(j->lower_path);
         free(j->image);
+        closep(&j->image_lock);
 }
 
 static int block_signals(struct aio_err *err)
@@ -446,6 +430,7 @@ int rt_jail_run(const struct rt_config *cfg, struct aio_err *err)
 {
         struct rt_jail j = {.cfg = cfg,
                             .lock_fd = -1,
+                            .image_lock = -1,
                             .ids = {.slot = -1, .lock_fd = -1},
                             .sync_parent = -1,
                             .sync_child = -1,

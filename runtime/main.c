@@ -17,12 +17,14 @@
 
 #include "caps.h"
 #include "config.h"
+#include "image.h"
 #include "jail-internal.h"
 #include "jail.h"
 #include "up.h"
 
 enum {
         OPT_ROOTFS = 0x100,
+        OPT_IMAGE,
         OPT_STATE_DIR,
         OPT_NAME,
         OPT_USER,
@@ -53,6 +55,7 @@ enum {
 /* clang-format off */
 static const struct option run_options[] = {
         { "rootfs",      required_argument, NULL, OPT_ROOTFS },
+        { "image",       required_argument, NULL, OPT_IMAGE },
         { "state-dir",   required_argument, NULL, OPT_STATE_DIR },
         { "name",        required_argument, NULL, OPT_NAME },
         { "user",        required_argument, NULL, OPT_USER },
@@ -90,6 +93,7 @@ static const char usage_text[] =
         "Usage: aio-run run [OPTIONS] -- CMD [ARGS...]\n"
         "       aio-run up [OPTIONS] [--listen ADDR:PORT | --port PORT] [--insecure] [--detach]\n"
         "       aio-run ls | stop NAME | logs NAME [--state-dir DIR]\n"
+        "       aio-run image ls|import|rm|prune|inspect [--state-dir DIR] ...\n"
         "       aio-run gc [--state-dir DIR]\n"
         "       aio-run version\n"
         "\n"
@@ -97,9 +101,12 @@ static const char usage_text[] =
         "cgroup limits, dropped capabilities and a seccomp filter.\n"
         "\n"
         "Root filesystem:\n"
-        "  --rootfs host|DIR|FILE.tar[.gz|.xz|.zst]  root to run in (default: host, composed from\n"
-        "                        the host's /usr and a synthesized /etc); tarballs are unpacked once\n"
-        "                        into the state dir; every sandbox writes to its own layer\n"
+        "  --rootfs host|DIR|FILE.tar[.gz|.xz|.zst]|IMAGE  root to run in (default: host, composed\n"
+        "                        from the host's /usr and a synthesized /etc); tarballs (a rootfs, a\n"
+        "                        docker save or OCI archive) are unpacked once into the image store;\n"
+        "                        every sandbox writes to its own layer\n"
+        "  --image NAME          an image of the store (aio-run image import; NAME, NAME:TAG or a\n"
+        "                        digest)\n"
         "  --state-dir DIR       image store and sandbox state (default " RT_DEFAULT_STATE_DIR ",\n"
         "                        or ~/.local/share/aio when not root)\n"
         "  --name NAME           sandbox name (default: random); also the default hostname\n"
@@ -269,6 +276,10 @@ static int parse_option(struct rt_config *c, int opt, const char *arg, struct ai
 {
         switch (opt) {
         case OPT_ROOTFS:
+                c->rootfs_kind = RT_ROOTFS_HOST; /* decided by rt_config_resolve_rootfs() */
+                return replace(&c->rootfs, arg);
+        case OPT_IMAGE:
+                c->rootfs_kind = RT_ROOTFS_IMAGE;
                 return replace(&c->rootfs, arg);
         case OPT_STATE_DIR:
                 return arg[0] == '/'
@@ -487,11 +498,14 @@ int main(int argc, char **argv)
         if (strcmp(argv[1], "ls") == 0 || strcmp(argv[1], "stop") == 0 ||
             strcmp(argv[1], "logs") == 0)
                 return rt_up_cmd(argc - 1, argv + 1);
+        if (strcmp(argv[1], "image") == 0)
+                return rt_image_main(argc - 1, argv + 1);
         if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
                 (void)printf("aio-run %s\n", AIO_VERSION);
                 return 0;
         }
-        log_error("unknown command '%s' (run, up, ls, stop, logs, gc, version; see aio-run --help)",
+        log_error("unknown command '%s' (run, up, ls, stop, logs, image, gc, version; see "
+                  "aio-run --help)",
                   argv[1]);
         return RT_EXIT_LAUNCHER;
 }

@@ -26,7 +26,7 @@
 
 #define STORE_STALE_SECS 60
 
-static bool is_hex_digest(const char *s)
+bool rt_store_is_digest(const char *s)
 {
         size_t i;
 
@@ -65,7 +65,7 @@ int rt_store_cache_get(int images_fd, const struct stat *st, char hex[AIO_SHA256
         if (n != AIO_SHA256_HEX - 1)
                 return -ENOENT;
         buf[n] = '\0';
-        if (!is_hex_digest(buf) || !rt_store_has_rootfs(images_fd, buf))
+        if (!rt_store_is_digest(buf) || !rt_store_has_rootfs(images_fd, buf))
                 return -ENOENT;
         memcpy(hex, buf, AIO_SHA256_HEX);
         return 0;
@@ -94,7 +94,7 @@ void rt_store_cache_put(int images_fd, const struct stat *st, const char *hex)
  * changes while the owner sets the directory up) to have been locked if alive. */
 void rt_store_sweep(int images_fd)
 {
-        int dup = fcntl(images_fd, F_DUPFD_CLOEXEC, 3);
+        int dup = openat(images_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* own offset */
         cleanup_dir DIR *d = dup >= 0 ? fdopendir(dup) : NULL;
         time_t now = time(NULL);
         struct dirent *de;
@@ -126,8 +126,10 @@ int rt_store_meta_write(int dir_fd, const char *hex, const struct rt_store_meta 
         cleanup_free char *src = realpath(m->tarball, NULL);
         cleanup_free char *meta = NULL;
 
-        meta = aio_xasprintf("source=%s\nsize=%lld\nsha256=%s\nentries=%llu\nbytes=%llu\n",
-                             src ? src : m->tarball, m->size, hex, m->entries, m->bytes);
+        meta = aio_xasprintf("source=%s\nsize=%lld\nsha256=%s\nentries=%llu\nbytes=%llu\n"
+                             "imported=%lld\n%s",
+                             src ? src : m->tarball, m->size, hex, m->entries, m->bytes,
+                             (long long)time(NULL), m->extra ? m->extra : "");
         return aio_write_file(dir_fd, "meta", meta, strlen(meta), 0644, err);
 }
 

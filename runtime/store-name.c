@@ -1,11 +1,14 @@
-/* Entry name and symlink target checks of the store's unpacker: lexical, no libarchive, no
- * filesystem access (also the fuzzing target tests/fuzz/fuzz-store-name.c). */
+/* Entry name and symlink target checks of the store's unpacker, and the names of layer whiteouts:
+ * lexical, no libarchive, no filesystem access (also the fuzzing target
+ * tests/fuzz/fuzz-store-name.c). */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "common/cleanup.h"
 #include "common/err.h"
+#include "common/xalloc.h"
 
 #include "store-internal.h"
 #include "store.h"
@@ -129,4 +132,51 @@ int rt_store_check_link(const char *name, const char *target, struct aio_err *er
                 depth--;
         }
         return 0;
+}
+
+char *rt_store_name_normalize(const char *name)
+{
+        size_t len = strlen(name), o = 0, n;
+        char *out = aio_xmalloc(len + 1);
+        const char *c;
+
+        while ((n = next_component(&name, &c)) > 0) {
+                if (is_dot(c, n))
+                        continue;
+                if (o > 0)
+                        out[o++] = '/';
+                memcpy(out + o, c, n);
+                o += n;
+        }
+        out[o] = '\0';
+        return out;
+}
+
+#define WH_PREFIX RT_STORE_WH_PREFIX
+#define WH_OPAQUE RT_STORE_WH_PREFIX RT_STORE_WH_PREFIX ".opq"
+
+int rt_store_whiteout(const char *name, char **ret_parent, char **ret_target, struct aio_err *err)
+{
+        cleanup_free char *norm = rt_store_name_normalize(name);
+        char *slash = strrchr(norm, '/');
+        const char *base = slash ? slash + 1 : norm, *target;
+        size_t plen = strlen(WH_PREFIX);
+
+        if (strncmp(base, WH_PREFIX, plen) != 0)
+                return RT_STORE_WH_NONE;
+        target = base + plen;
+        if (strcmp(base, WH_OPAQUE) == 0) {
+                *ret_target = NULL;
+        } else if (strncmp(target, WH_PREFIX, plen) == 0) {
+                return RT_STORE_WH_META; /* .wh..wh.plnk, .wh..wh.aufs: aufs bookkeeping */
+        } else if (!target[0] || strcmp(target, ".") == 0 || strcmp(target, "..") == 0) {
+                return aio_error_msg(err, EINVAL, "whiteout of '%s' would leave its directory",
+                                     target[0] ? target : "(nothing)");
+        } else {
+                *ret_target = aio_xstrdup(target);
+        }
+        if (slash)
+                *slash = '\0';
+        *ret_parent = aio_xstrdup(slash ? norm : ".");
+        return *ret_target ? RT_STORE_WH_FILE : RT_STORE_WH_OPAQUE;
 }

@@ -252,8 +252,11 @@ static void test_images_open(void **state)
 static void test_meta(void **state)
 {
         struct fixture *f = *state;
-        const struct rt_store_meta m = {
-                .tarball = f->tarball, .size = 9, .entries = 12, .bytes = 3456};
+        const struct rt_store_meta m = {.tarball = f->tarball,
+                                        .size = 9,
+                                        .entries = 12,
+                                        .bytes = 3456,
+                                        .extra = "format=oci\nlayer=sha256:x\n"};
         cleanup_free char *want = NULL;
         cleanup_close int fd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         struct aio_err err = {0};
@@ -262,9 +265,13 @@ static void test_meta(void **state)
         assert_true(fd >= 0);
         assert_int_equal(rt_store_meta_write(fd, HEX_B, &m, &err), 0);
         assert_true(aio_read_file(fd, "meta", buf, sizeof(buf), &err) > 0);
-        want = aio_xasprintf("source=%s\nsize=9\nsha256=%s\nentries=12\nbytes=3456\n", f->tarball,
-                             HEX_B);
-        assert_string_equal(buf, want);
+        want = aio_xasprintf("source=%s\nsize=9\nsha256=%s\nentries=12\nbytes=3456\nimported=",
+                             f->tarball, HEX_B);
+        assert_memory_equal(buf, want, strlen(want));
+        /* the import time, then the extra lines */
+        assert_true(strtoll(buf + strlen(want), NULL, 10) > 1600000000LL);
+        assert_non_null(strstr(buf, "\nformat=oci\nlayer=sha256:x\n"));
+        assert_string_equal(buf + strlen(buf) - strlen("layer=sha256:x\n"), "layer=sha256:x\n");
 }
 
 /* Temporary directories of dead unpackers are removed; live (locked) or young ones, and

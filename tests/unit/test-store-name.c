@@ -137,13 +137,74 @@ static void test_quote(void **state)
         assert_non_null(strstr(small, "..."));
 }
 
+static void test_normalize(void **state)
+{
+        static const char *const cases[][2] = {
+                {"a/b", "a/b"},     {"./a//b/", "a/b"},     {"./", ""},   {".", ""},
+                {"a/./b/.", "a/b"}, {".hidden", ".hidden"}, {"//x", "x"},
+        };
+
+        (void)state;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                cleanup_free char *n = rt_store_name_normalize(cases[i][0]);
+
+                if (strcmp(n, cases[i][1]) != 0)
+                        fail_msg("'%s' -> '%s', not '%s'", cases[i][0], n, cases[i][1]);
+        }
+}
+
+/* Whiteouts: .wh.NAME deletes NAME in its directory, .wh..wh..opq makes the directory opaque,
+ * other .wh..wh. names are aufs bookkeeping; a whiteout of nothing, "." or ".." is refused. */
+static void test_whiteout(void **state)
+{
+        static const struct {
+                const char *name;
+                int kind;
+                const char *parent, *target;
+        } cases[] = {
+                {"etc/passwd", RT_STORE_WH_NONE, NULL, NULL},
+                {"etc/x.wh.y", RT_STORE_WH_NONE, NULL, NULL},
+                {".wh.etc/passwd", RT_STORE_WH_NONE, NULL, NULL}, /* a directory named .wh.etc */
+                {"etc/.wh.passwd", RT_STORE_WH_FILE, "etc", "passwd"},
+                {"./etc//.wh.passwd", RT_STORE_WH_FILE, "etc", "passwd"},
+                {".wh.top", RT_STORE_WH_FILE, ".", "top"},
+                {"a/b/.wh..hidden", RT_STORE_WH_FILE, "a/b", ".hidden"},
+                {"a/.wh...x", RT_STORE_WH_FILE, "a", "..x"},
+                {"usr/.wh..wh..opq", RT_STORE_WH_OPAQUE, "usr", NULL},
+                {"./.wh..wh..opq", RT_STORE_WH_OPAQUE, ".", NULL},
+                {"usr/.wh..wh.plnk", RT_STORE_WH_META, NULL, NULL},
+                {".wh..wh.aufs", RT_STORE_WH_META, NULL, NULL},
+                {"etc/.wh..", -EINVAL, NULL, NULL},
+                {"etc/.wh...", -EINVAL, NULL, NULL},
+                {"etc/.wh.", -EINVAL, NULL, NULL},
+                {".wh..", -EINVAL, NULL, NULL},
+        };
+        struct aio_err err = {0};
+
+        (void)state;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                cleanup_free char *parent = NULL, *target = NULL;
+                int r = rt_store_whiteout(cases[i].name, &parent, &target, &err);
+
+                if (r != cases[i].kind)
+                        fail_msg("'%s': %d, not %d", cases[i].name, r, cases[i].kind);
+                if (cases[i].parent && strcmp(parent, cases[i].parent) != 0)
+                        fail_msg("'%s': parent '%s'", cases[i].name, parent);
+                if (cases[i].target && strcmp(target, cases[i].target) != 0)
+                        fail_msg("'%s': target '%s'", cases[i].name, target);
+                if (r == RT_STORE_WH_OPAQUE)
+                        assert_null(target);
+        }
+        assert_int_equal(rt_store_whiteout("etc/.wh...", NULL, NULL, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "'..'"));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_check_name),
-                cmocka_unit_test(test_check_link),
-                cmocka_unit_test(test_name_is_root),
-                cmocka_unit_test(test_quote),
+                cmocka_unit_test(test_check_name),   cmocka_unit_test(test_check_link),
+                cmocka_unit_test(test_name_is_root), cmocka_unit_test(test_quote),
+                cmocka_unit_test(test_normalize),    cmocka_unit_test(test_whiteout),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
