@@ -32,6 +32,7 @@ UNIT_SRC   := $(wildcard tests/unit/test-*.c)
 PROBE_SRC  := $(wildcard tests/security/probes/*.c)
 PROFILES   := $(wildcard policy/profiles/*.json)
 API_SRC    := $(filter-out api/main.c,$(wildcard api/*.c api/routes/*.c))
+CLI_SRC    := $(filter-out tools/aio/main.c,$(wildcard tools/aio/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 POLICY_DATA := $(GEN)/policy-data.h
@@ -39,6 +40,8 @@ COMMON_LIB := $(BUILD)/lib/libaiocommon.a
 RT_LIB     := $(BUILD)/lib/libaiort.a
 POL_LIB    := $(BUILD)/lib/libaiopolicy.a
 API_LIB    := $(BUILD)/lib/libaioapi.a
+CLI_LIB    := $(BUILD)/lib/libaiocli.a
+CLI_LIBS   := $(shell pkg-config --libs libcurl jansson 2>/dev/null || echo -lcurl -ljansson) -lm
 API_LIBS   := $(shell pkg-config --libs libmicrohttpd libcrypto 2>/dev/null || echo -lmicrohttpd -lcrypto) \
               -lpthread
 BINS       := $(BUILD)/bin/aio-run $(BUILD)/bin/aio-unpack $(if $(wildcard policy/main.c),$(BUILD)/bin/aio-policy)
@@ -46,6 +49,7 @@ UNITS      := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 PROBES     := $(patsubst tests/security/probes/%.c,$(BUILD)/probes/%,$(PROBE_SRC))
 BPFS       := $(if $(wildcard policy/main.c),$(patsubst policy/profiles/%.json,$(BUILD)/policy/%.bpf,$(PROFILES)))
 BINS       += $(if $(wildcard api/main.c),$(BUILD)/bin/aio-apid)
+BINS       += $(if $(wildcard tools/aio/main.c),$(BUILD)/bin/aio)
 
 .PHONY: all deps run test unit integration security vm bench debug lint format format-check \
         install clean help fuzz headers-check
@@ -86,6 +90,9 @@ $(POL_LIB): $(call obj,$(POL_SRC))
 $(API_LIB): $(call obj,$(API_SRC))
 	@mkdir -p $(dir $@)
 	@rm -f $@ && ar rcs $@ $^
+$(CLI_LIB): $(call obj,$(CLI_SRC))
+	@mkdir -p $(dir $@)
+	@rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/bin/aio-run: $(call obj,runtime/main.c) $(RT_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
@@ -106,6 +113,11 @@ $(BUILD)/bin/aio-apid: $(call obj,api/main.c) $(API_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) $^ $(API_LIBS) $(LIBS) -o $@
+# aio: the command-line client of aio-apid (libcurl).
+$(BUILD)/bin/aio: $(call obj,tools/aio/main.c) $(CLI_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CLI_LIBS) -o $@
 $(BUILD)/policy/%.bpf: policy/profiles/%.json $(BUILD)/bin/aio-policy
 	@mkdir -p $(dir $@)
 	$(BUILD)/bin/aio-policy compile $< -o $@
@@ -117,6 +129,13 @@ $(BUILD)/tests/test-%: tests/unit/test-%.c $(RT_LIB) $(POL_LIB) $(API_LIB) $(COM
 	@echo "  CCLD    $@"
 	@$(CC) $(CFLAGS) -Wno-missing-prototypes -Wno-missing-declarations $(LDFLAGS) $(WRAP_test-$*) \
 		$< $(RT_LIB) $(POL_LIB) $(API_LIB) $(COMMON_LIB) $(API_LIBS) $(LIBS) -lcmocka -o $@
+
+# The client's tests link its library (the shorter stem makes this rule win over test-%).
+$(BUILD)/tests/test-aio-cli%: tests/unit/test-aio-cli%.c $(CLI_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	@$(CC) $(CFLAGS) -Wno-missing-prototypes -Wno-missing-declarations $(LDFLAGS) \
+		$< $(CLI_LIB) $(COMMON_LIB) $(CLI_LIBS) -lcmocka -o $@
 
 # Security probes: small static programs run inside jails.
 $(BUILD)/probes/%: tests/security/probes/%.c tests/security/probes/probe.h

@@ -5,7 +5,7 @@ set -eu
 pkgs=(
         gcc make pkg-config libc6-dev
         libseccomp-dev libcap-dev libjansson-dev libarchive-dev libnl-3-dev libnl-route-3-dev
-        libmicrohttpd-dev libcmocka-dev libssl-dev libwslay-dev
+        libmicrohttpd-dev libcmocka-dev libssl-dev libwslay-dev libcurl4-openssl-dev
         python3 python3-pytest python3-requests
         busybox-static uidmap iproute2 tar gzip xz-utils zstd
         bubblewrap runc hyperfine chromium
