@@ -644,6 +644,8 @@ def test_shell_exec_timeout(shell_apid):
 
 def test_file_write_read_ls(file_apid, tmp_path):
     u = file_apid.url
+    tmp_path = tmp_path / "area"  # the fixture's aio-apid logs into tmp_path itself
+    tmp_path.mkdir()
     f = tmp_path / "notes.txt"
     p = aio("--url", u, "file", "write", f, input=b"hello\nworld\n")
     assert p.returncode == 0, err_text(p)
