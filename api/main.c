@@ -36,6 +36,7 @@
 
 struct apid_opts {
         const char *listen;
+        const char *local; /* also serve here, a loopback address (aio-run up: in the jail) */
         unsigned max_conns, timeout_s, threads;
         size_t body_budget;
         bool insecure;
@@ -52,6 +53,8 @@ static void usage(FILE *f)
                 "  --listen ADDR:PORT     address to bind (default %s; [v6]:PORT for IPv6)\n"
                 "  --insecure             serve without authentication on an address that is\n"
                 "                         not loopback\n"
+                "  --local ADDR:PORT      also serve on this loopback address of aio-apid's own\n"
+                "                         network (aio-run up: 127.0.0.1:8080 inside the jail)\n"
                 "  --max-connections N    connections served at once (default 512)\n"
                 "  --timeout SECS         idle connections are closed after this (default 30)\n"
                 "  --threads N            polling threads (default 1; a pool splits --max-connections)\n"
@@ -118,6 +121,7 @@ static int parse_args(int argc, char **argv, struct apid_opts *o, struct aio_err
         static const struct option longopts[] = {
                 {"listen", required_argument, NULL, 'l'},
                 {"insecure", no_argument, NULL, 'I'},
+                {"local", required_argument, NULL, 'L'},
                 {"max-connections", required_argument, NULL, 'm'},
                 {"timeout", required_argument, NULL, 't'},
                 {"threads", required_argument, NULL, 'T'},
@@ -136,6 +140,9 @@ static int parse_args(int argc, char **argv, struct apid_opts *o, struct aio_err
                         break;
                 case 'I':
                         o->insecure = true;
+                        break;
+                case 'L':
+                        o->local = optarg;
                         break;
                 case 'v':
                         if (aio_log_level < AIO_LOG_DEBUG)
@@ -255,18 +262,32 @@ static int wait_for_stop(void)
         return sig;
 }
 
-/* A second server on the Unix socket, sharing the context; NULL when there is none. */
-static int serve_unix(const struct api_http_config *tcp, int n_fds, struct api_http **ret,
-                      struct aio_err *err)
+/* More servers on the same context: the Unix socket passed as fd 4, and --local. A --local
+ * address that cannot be bound (taken, say) is only warned about. */
+#define EXTRA_MAX 2
+static int serve_extra(const struct apid_opts *o, const struct api_http_config *tcp, int n_fds,
+                       struct api_http *ret[EXTRA_MAX], struct aio_err *err)
 {
         struct api_http_config cfg = *tcp;
+        struct aio_err local_err = {0};
+        int r;
 
-        *ret = NULL;
-        if (n_fds < 2)
-                return 0;
-        cfg.listen_fd = 4;
         cfg.threads = 1;
-        return api_http_start(&cfg, ret, err);
+        if (n_fds >= 2) {
+                cfg.listen_fd = 4;
+                r = api_http_start(&cfg, &ret[0], err);
+                if (r < 0)
+                        return r;
+        }
+        if (!o->local)
+                return 0;
+        cfg.listen_fd = aio_tcp_listen(o->local, false, SOCK_NONBLOCK, &local_err);
+        if (cfg.listen_fd < 0 || api_http_start(&cfg, &ret[1], &local_err) < 0) {
+                log_warn("--local %s: %s", o->local, local_err.msg);
+                if (cfg.listen_fd >= 0)
+                        (void)close(cfg.listen_fd);
+        }
+        return 0;
 }
 
 static int serve(const struct apid_opts *o, int fd, int n_fds, struct api_auth *auth,
@@ -289,7 +310,7 @@ static int serve(const struct apid_opts *o, int fd, int n_fds, struct api_auth *
                 .body_budget = o->body_budget,
                 .ctx = &ctx,
         };
-        struct api_http *http = NULL, *http_unix = NULL;
+        struct api_http *http = NULL, *extra[EXTRA_MAX] = {NULL, NULL};
         struct api_bash_config bash_cfg;
         int r = api_workcg_parse(getenv("AIO_WORK_CGROUP"), &workcg, err);
 
@@ -303,14 +324,15 @@ static int serve(const struct apid_opts *o, int fd, int n_fds, struct api_auth *
                 log_warn("/v1/bash is unavailable: %s", strerror(errno));
         if (r == 0)
                 r = api_http_start(&cfg, &http, err);
-        if (r == 0 && (r = serve_unix(&cfg, n_fds, &http_unix, err)) < 0)
+        if (r == 0 && (r = serve_extra(o, &cfg, n_fds, extra, err)) < 0)
                 api_http_stop(http);
         if (r == 0) {
                 log_info("serving on fd %d (%u threads, %u connections; authentication: %s)", fd,
                          o->threads, o->max_conns, api_auth_describe(auth));
                 log_info("stopping on signal %d", wait_for_stop());
                 api_bash_stop(ctx.bash);
-                api_http_stop(http_unix);
+                for (int i = 0; i < EXTRA_MAX; i++)
+                        api_http_stop(extra[i]);
                 api_http_stop(http);
                 hooks_finish(ctx.hooks);
         }

@@ -26,7 +26,7 @@
 #include "step.h"
 #include "sync.h"
 
-#define RT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define RT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/opt/aio/bin"
 
 static uid_t target_uid(const struct rt_config *c)
 {

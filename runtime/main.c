@@ -371,14 +371,24 @@ static int parse_run(int argc, char **argv, struct rt_config *c, struct aio_err 
                         return -err->code;
         }
         if (c->up) {
-                static char apid[] = RT_UP_APID_PATH, insecure[] = "--insecure";
-                static char *up_argv[] = {apid, NULL, NULL};
+                static char apid[] = RT_UP_APID_PATH, insecure[] = "--insecure",
+                            local[] = "--local", local_addr[] = RT_UP_DEFAULT_LISTEN;
+                static char *up_argv[5] = {apid};
+                size_t n = 1;
 
                 if (argv[optind])
                         return aio_error_msg(err, EINVAL,
                                              "aio-run up takes no command (it runs aio-apid)");
                 /* aio-apid refuses to serve open on a socket that is not loopback */
-                up_argv[1] = c->insecure ? insecure : NULL;
+                if (c->insecure)
+                        up_argv[n++] = insecure;
+                /* the same URL works from inside: the jail's own loopback (with --net host
+                 * the host's, where the published socket may already be it) */
+                if (c->net != RT_NET_HOST) {
+                        up_argv[n++] = local;
+                        up_argv[n++] = local_addr;
+                }
+                up_argv[n] = NULL;
                 c->argv = up_argv;
         } else {
                 c->argv = argv + optind;
@@ -428,6 +438,16 @@ static int up_prepare(struct rt_config *c, struct aio_err *err)
                 return aio_error(err, e, "aio-apid beside aio-run (%s)", dir);
         }
         append(&c->binds, &c->n_binds, &b, sizeof(b));
+        /* the aio CLI too, when it is installed beside us: agents use it from inside */
+        b = (struct rt_bind){.src = aio_xasprintf("%s/aio", dir),
+                             .dst = aio_xstrdup(RT_UP_CLI_PATH),
+                             .ro = true};
+        if (access(b.src, X_OK) == 0) {
+                append(&c->binds, &c->n_binds, &b, sizeof(b));
+        } else {
+                free(b.src);
+                free(b.dst);
+        }
         if (!c->name)
                 c->name = rt_up_random_name();
         if (!c->user_set) {

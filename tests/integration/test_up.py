@@ -299,3 +299,26 @@ def test_unix_socket(aio, apid, state_dir):
 
 def stat_mode(p):
     return os.stat(p).st_mode & 0o777
+
+
+def test_same_url_inside_the_jail(aio, apid):
+    """127.0.0.1:8080 answers inside the jail too (aio-apid also listens on the jail's own
+    loopback), and the aio CLI is there, on PATH, using it by default."""
+    if not (BUILD / "bin" / "aio").exists():
+        pytest.skip("aio is not built")
+    r = subprocess.run([str(AIO_RUN), "up", "--state-dir", str(aio.state), "--name", "inside",
+                        "--port", "0", "--detach"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    url = r.stdout.strip()
+    try:
+        req = urllib.request.Request(
+            url + "/v1/bash/exec", method="POST", headers={"Content-Type": "application/json"},
+            data=json.dumps({"command": "command -v aio; aio --json sandbox info"}).encode())
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            d = json.loads(resp.read())["data"]
+        lines = d["stdout"].splitlines()
+        assert lines[0] == "/opt/aio/bin/aio", d
+        info = json.loads("\n".join(lines[1:]))
+        assert info["home_dir"] == "/home/gem", info
+    finally:
+        assert ctl(aio, "stop", "inside").returncode == 0
