@@ -52,13 +52,15 @@ BINS       += $(if $(wildcard api/main.c),$(BUILD)/bin/aio-apid)
 BINS       += $(if $(wildcard tools/aio/main.c),$(BUILD)/bin/aio)
 
 .PHONY: all deps run test unit integration security vm bench debug lint format format-check \
-        install clean help fuzz headers-check
+        install clean help fuzz headers-check rootfs
 all: $(BINS) $(BPFS)
 
 help:
 	@echo 'make            build aio-run, aio-unpack, aio-policy and the compiled seccomp profiles'
 	@echo 'make deps       apt-install what building, running and testing need (idempotent)'
-	@echo 'make run        start a sandbox with its API on 127.0.0.1:8080 (rootfs: host; Ctrl-C stops it)'
+	@echo 'make run        start a sandbox with its API on 127.0.0.1:8080 (Ctrl-C stops it); rootfs: the'
+	@echo '                default image if built, else host; IMAGE=default builds it, IMAGE=host|FILE'
+	@echo 'make rootfs     build the default Debian image (rootfs/; a no-op when its inputs are unchanged)'
 	@echo 'make test       unit, integration and security tests (installs what is missing)'
 	@echo 'make vm         cgroup v2 tests under qemu'
 	@echo 'make bench      start-up, RSS and unpack benchmarks against bwrap and runc'
@@ -160,9 +162,18 @@ vm: all
 bench: deps all
 	@BUILD=$(BUILD) tools/bench/run.sh
 
+# The default image: rootfs/build.sh, output in /var/cache/aio-rootfs (AIO_ROOTFS_CACHE), not here.
+rootfs:
+	@rootfs/build.sh
+
+# IMAGE unset: the default image when built, else the host's; IMAGE=default builds it first.
 run: deps
 	@$(MAKE) --no-print-directory all
-	$(BUILD)/bin/aio-run up --rootfs host --listen 127.0.0.1:8080
+	@if [ '$(IMAGE)' = default ]; then $(MAKE) --no-print-directory rootfs; fi
+	@img='$(IMAGE)'; \
+	if [ -z "$$img" ] || [ "$$img" = default ]; then img=$$(rootfs/build.sh --find) || img=host; fi; \
+	echo "make run: --rootfs $$img"; \
+	exec $(BUILD)/bin/aio-run up --rootfs "$$img" --listen 127.0.0.1:8080
 
 debug:
 	@$(MAKE) --no-print-directory DEBUG=1 BUILD=build-debug all
