@@ -199,6 +199,8 @@ install: all
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	$(if $(BPFS),install -m 0644 $(BPFS) $(DESTDIR)$(PREFIX)/share/aio/policy/)
 	install -m 0644 docs/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -d $(DESTDIR)$(PREFIX)/share/aio/rootfs
+	cp -R rootfs/. $(DESTDIR)$(PREFIX)/share/aio/rootfs/
 
 clean:
 	rm -rf build build-debug

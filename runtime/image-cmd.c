@@ -1,10 +1,12 @@
 /* `aio-run image ls|import|rm|prune|inspect`: options -> image-admin.c. import runs aio-unpack
  * (installed next to aio-run, the only binary that loads libarchive) in aio-run's place. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -38,6 +40,7 @@ static const char image_usage[] =
         "       aio-run image rm NAME|DIGEST...\n"
         "       aio-run image prune [--all]\n"
         "       aio-run image inspect NAME|DIGEST\n"
+        "       aio-run image build [--name NAME]\n"
         "  (each takes --state-dir DIR, default " RT_DEFAULT_STATE_DIR " or ~/.local/share/aio)\n"
         "\n"
         "The image store holds root filesystems for --rootfs NAME or --image NAME, by the digest\n"
@@ -45,7 +48,9 @@ static const char image_usage[] =
         "save archive, or an OCI image layout (a directory or a tar of one); it names the image\n"
         "NAME, or as the archive does (repo:tag), or after the tarball. rm removes a name (the\n"
         "image with its last name) and refuses an image a running sandbox uses; prune removes the\n"
-        "unused images without a name (--all: every unused image). inspect prints JSON.\n";
+        "unused images without a name (--all: every unused image). inspect prints JSON. build\n"
+        "builds the default Debian image (rootfs/build.sh: a no-op when its inputs are unchanged)\n"
+        "and imports it as NAME (default: \"default\").\n";
 
 struct image_args {
         const char *cmd;
@@ -124,7 +129,81 @@ static int cmd_import(const struct image_args *a, struct aio_err *err)
         return aio_error(err, errno, "run %s", tool);
 }
 
-static int run(const struct image_args *a, struct aio_err *err)
+/* rootfs/build.sh: beside the binaries in a build tree (build/bin/../../rootfs), under
+ * share/aio when installed (bin/../share/aio/rootfs). */
+static char *build_script(const char *dir)
+{
+        static const char *const rel[] = {"../../rootfs/build.sh", "../share/aio/rootfs/build.sh"};
+
+        for (size_t i = 0; i < ELEMENTSOF(rel); i++) {
+                char *p = aio_xasprintf("%s/%s", dir, rel[i]);
+
+                if (access(p, X_OK) == 0)
+                        return p;
+                free(p);
+        }
+        return NULL;
+}
+
+/* Runs script with arg (NULL: none); with out, its first stdout line goes there. */
+static int script_run(const char *script, const char *arg, char *out, size_t size,
+                      struct aio_err *err)
+{
+        int p[2] = {-1, -1}, status;
+        ssize_t n = 0;
+        pid_t pid;
+
+        if (out && pipe2(p, O_CLOEXEC) < 0)
+                return aio_error(err, errno, "pipe");
+        pid = fork();
+        if (pid == 0) {
+                if (out && dup2(p[1], STDOUT_FILENO) < 0)
+                        _exit(127);
+                execl(script, script, arg, (char *)NULL);
+                _exit(127);
+        }
+        if (out) {
+                (void)close(p[1]);
+                if (pid > 0)
+                        n = read(p[0], out, size - 1);
+                (void)close(p[0]);
+                out[n > 0 ? n : 0] = '\0';
+                out[strcspn(out, "\n")] = '\0';
+        }
+        if (pid < 0)
+                return aio_error(err, errno, "fork");
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return aio_error(err, errno, "wait for %s", script);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                return aio_error_msg(err, EIO, "%s %s failed (status %d)", script, arg ? arg : "",
+                                     WIFEXITED(status) ? WEXITSTATUS(status) : 128);
+        return 0;
+}
+
+static int cmd_build(struct image_args *a, struct aio_err *err)
+{
+        cleanup_free char *dir = NULL, *script = NULL;
+        char path[4096];
+
+        if (a->n_rest != 0)
+                return aio_error_msg(err, EINVAL, "usage: aio-run image build [--name NAME]");
+        if (aio_exe_dir(&dir, err) < 0)
+                return -err->code;
+        script = build_script(dir);
+        if (!script)
+                return aio_error_msg(err, ENOENT, "rootfs/build.sh not found beside %s", dir);
+        if (script_run(script, NULL, NULL, 0, err) < 0 ||
+            script_run(script, "--print-path", path, sizeof(path), err) < 0)
+                return -err->code;
+        if (!a->name)
+                a->name = "default";
+        a->rest = (char *[]){path, NULL};
+        a->n_rest = 1;
+        return cmd_import(a, err);
+}
+
+static int run(struct image_args *a, struct aio_err *err)
 {
         int r = 0;
 
@@ -133,6 +212,8 @@ static int run(const struct image_args *a, struct aio_err *err)
                                  : rt_image_list(a->state_dir, a->quiet, err);
         if (strcmp(a->cmd, "import") == 0)
                 return cmd_import(a, err);
+        if (strcmp(a->cmd, "build") == 0)
+                return cmd_build(a, err);
         if (strcmp(a->cmd, "inspect") == 0)
                 return a->n_rest != 1 ? aio_error_msg(err, EINVAL,
                                                       "usage: aio-run image inspect "
@@ -147,7 +228,8 @@ static int run(const struct image_args *a, struct aio_err *err)
         }
         if (strcmp(a->cmd, "rm") != 0 && strcmp(a->cmd, "remove") != 0)
                 return aio_error_msg(err, EINVAL,
-                                     "unknown image command '%s' (ls, import, rm, prune, inspect)",
+                                     "unknown image command '%s' (ls, import, build, rm, prune, "
+                                     "inspect)",
                                      a->cmd);
         if (a->n_rest == 0)
                 return aio_error_msg(err, EINVAL, "usage: aio-run image rm NAME|DIGEST...");

@@ -373,3 +373,20 @@ def test_stored_image_is_unchanged(store):
     """Last in this module: after every sandbox above wrote what it could, the store's tree is
     byte-for-byte what the first start unpacked."""
     assert tree_digest(store.state / "images") == store.digest_before
+
+
+def test_image_build_imports_it_by_name(image, state_dir):
+    """aio-run image build: the build (a no-op here, the image is current) and the import
+    under the name "default", which --image then selects."""
+    state = state_dir
+    r = subprocess.run([str(AIO_RUN), "image", "build", "--state-dir", str(state)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "up to date" in r.stdout + r.stderr
+    ls = subprocess.run([str(AIO_RUN), "image", "ls", "-q", "--state-dir", str(state)],
+                        capture_output=True, text=True, timeout=60)
+    assert "default" in ls.stdout, ls.stdout
+    r = subprocess.run([str(AIO_RUN), "run", "--state-dir", str(state), "--image", "default",
+                        "--user", "gem", "--", "/bin/sh", "-c", "node -e 'console.log(6*7)'"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "42", r.stderr
