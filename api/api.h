@@ -26,7 +26,7 @@ enum api_route_flags {
 
 #define API_BODY_MAX    (1u << 20)  /* request bodies above this get 413 */
 #define API_UPLOAD_MAX  (64u << 20) /* the same, for API_F_UPLOAD rows */
-#define API_MAX_PARAMS  4          /* {name} segments in one pattern */
+#define API_MAX_PARAMS  4           /* {name} segments in one pattern */
 #define API_MAX_HEADERS 8
 
 struct api_kv {
@@ -49,8 +49,8 @@ struct api_raw_req {
         /* any request header by name (case-insensitive), or NULL; header may be NULL */
         const char *(*header)(const void *cls, const char *name);
         const void *header_cls;
-        int client_fd; /* the connection's socket, -1 when there is none (tests) */
-        int ws_fd;     /* API_F_WS: the upgraded socket, blocking; -1 otherwise */
+        int client_fd;        /* the connection's socket, -1 when there is none (tests) */
+        int ws_fd;            /* API_F_WS: the upgraded socket, blocking; -1 otherwise */
         const char *ws_extra; /* bytes that came after the upgrade request */
         size_t ws_extra_len;
 };

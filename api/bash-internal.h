@@ -57,10 +57,10 @@ struct bash_cmd {
         int signalled; /* the last signal /v1/bash/kill sent, 0: none */
         unsigned pins; /* waiters looking at it: not dropped from the history */
         struct bash_fdref fds[_BASH_FD_MAX];
-        uint64_t out_start, err_start; /* stream offsets when it started */
-        uint64_t out_end, err_end;     /* ... and when it finished */
-        int64_t hard_deadline;         /* api_now_ms() clock; 0: none */
-        int64_t kill_deadline;         /* SIGKILL the group then; 0: none */
+        uint64_t out_start, err_start;     /* stream offsets when it started */
+        uint64_t out_end, err_end;         /* ... and when it finished */
+        int64_t hard_deadline;             /* api_now_ms() clock; 0: none */
+        int64_t kill_deadline;             /* SIGKILL the group then; 0: none */
         struct api_workcg_events ev_start; /* the work cgroup's counters when it started */
         const char *killed_by;             /* "memory" or "pids" limit, or NULL */
 };

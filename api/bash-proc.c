@@ -1,6 +1,6 @@
-/* The process side of /v1/bash: `bash -c` started by api_child_start() in its own process group with three
- * pipes, and one reader thread that moves pipe bytes into the session streams, reaps through
- * pidfds and enforces deadlines, so no handler ever blocks on a child. */
+/* The process side of /v1/bash: `bash -c` started by api_child_start() in its own process group
+ * with three pipes, and one reader thread that moves pipe bytes into the session streams, reaps
+ * through pidfds and enforces deadlines, so no handler ever blocks on a child. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -59,9 +59,8 @@ static int watch(struct api_bash *b, struct bash_cmd *c, enum bash_fd_kind kind,
 
         int r = 0;
 
-        if (kind != BASH_FD_PID && fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
-                r = -errno;
-        else if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+        if ((kind != BASH_FD_PID && fcntl(fd, F_SETFL, O_NONBLOCK) < 0) ||
+            epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
                 r = -errno;
         if (r < 0) {
                 closep(&fd); /* a child without a pidfd is polled; its pipe is lost */
@@ -182,8 +181,7 @@ static const char *blame(const struct api_bash *b, const struct bash_cmd *c, int
         struct api_workcg_events now;
         const char *who;
 
-        if (!b->cfg.workcg ||
-            api_workcg_events_read(b->cfg.workcg, &now, &(struct aio_err){0}) < 0)
+        if (!b->cfg.workcg || api_workcg_events_read(b->cfg.workcg, &now, &(struct aio_err){0}) < 0)
                 return NULL;
         who = api_workcg_blame(&c->ev_start, &now);
         if (who && strcmp(who, "memory") == 0 && exit_code != -SIGKILL)

@@ -318,15 +318,13 @@ static json_t *exec_collect(struct bash_cmd *c, struct slice *out, struct slice 
 
         slice_take(&s->out, c->out_start, more ? UINT64_MAX : c->out_end, more, out);
         slice_take(&s->err, c->err_start, more ? UINT64_MAX : c->err_end, more, er);
-        o = jnew(json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I}", "session_id", s->id,
-                              "command_id", c->id, "command", c->command, "status",
-                              bash_status_names[c->status], "exit_code", exit_json(c), "offset",
-                              (json_int_t)slice_end(out), "stderr_offset",
-                              (json_int_t)slice_end(er)));
+        o = jnew(json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I}", "session_id", s->id, "command_id",
+                           c->id, "command", c->command, "status", bash_status_names[c->status],
+                           "exit_code", exit_json(c), "offset", (json_int_t)slice_end(out),
+                           "stderr_offset", (json_int_t)slice_end(er)));
         /* ours: which sandbox limit stopped it (docs/api.md) */
         if (c->killed_by)
-                (void)json_object_set_new(o, "killed_by",
-                                          json_sprintf("%s_limit", c->killed_by));
+                (void)json_object_set_new(o, "killed_by", json_sprintf("%s_limit", c->killed_by));
         return o;
 }
 

@@ -18,9 +18,8 @@ extern char **environ;
 enum child_step { STEP_SIGNALS, STEP_GROUP, STEP_STDIO, STEP_CHDIR, STEP_CGROUP, STEP_EXEC };
 
 static const char *const step_names[] = {
-        [STEP_SIGNALS] = "signals",       [STEP_GROUP] = "process group",
-        [STEP_STDIO] = "stdio",           [STEP_CHDIR] = "chdir",
-        [STEP_CGROUP] = "the work cgroup", [STEP_EXEC] = "exec",
+        [STEP_SIGNALS] = "signals", [STEP_GROUP] = "process group",    [STEP_STDIO] = "stdio",
+        [STEP_CHDIR] = "chdir",     [STEP_CGROUP] = "the work cgroup", [STEP_EXEC] = "exec",
 };
 
 struct child_failure {

@@ -13,7 +13,7 @@ struct aio_err;
 struct api_workcg;
 
 struct api_child {
-        const char *path;  /* executable */
+        const char *path; /* executable */
         char *const *argv;
         char *const *envp; /* NULL: aio-apid's environment */
         int fds[3];        /* become 0, 1, 2; -1: /dev/null */

@@ -30,12 +30,12 @@
 /* A declared body above API_BODY_MAX but below this is read and thrown away so the client, still
  * sending, reads a clean 413 instead of a reset; above it (or with Expect: 100-continue) the 413
  * goes out at once and the connection is closed. */
-#define DRAIN_MAX (16u << 20)
-#define MAX_QUERY 32
-#define SLOW_MAX 1024               /* handler threads at once; more get 503 */
-#define THREAD_STACK (512u << 10)  /* handlers keep big buffers on the heap */
-#define STREAM_QUEUE (256u << 10)  /* bytes a producer may run ahead of the client */
-#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#define DRAIN_MAX    (16u << 20)
+#define MAX_QUERY    32
+#define SLOW_MAX     1024         /* handler threads at once; more get 503 */
+#define THREAD_STACK (512u << 10) /* handlers keep big buffers on the heap */
+#define STREAM_QUEUE (256u << 10) /* bytes a producer may run ahead of the client */
+#define WS_GUID      "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 struct api_http {
         struct MHD_Daemon *d;
@@ -210,7 +210,7 @@ static struct MHD_Response *stream_response(struct api_http *h, struct MHD_Conne
                                      resp->producer_free};
         resp->producer = NULL;
         resp->producer_free = NULL; /* the job owns cls now */
-        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, stream_read, sr,
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, (size_t)32 * 1024, stream_read, sr,
                                               stream_reader_free);
         if (!r) {
                 api_stream_unref(sr->s);
@@ -285,8 +285,7 @@ static enum MHD_Result send_too_large(struct MHD_Connection *c, const struct con
 {
         char msg[96];
 
-        (void)snprintf(msg, sizeof(msg), "Request body too large: the limit is %zu bytes",
-                       cr->max);
+        (void)snprintf(msg, sizeof(msg), "Request body too large: the limit is %zu bytes", cr->max);
         return send_error(c, 413, msg);
 }
 
@@ -333,8 +332,7 @@ static enum MHD_Result query_add(void *cls, enum MHD_ValueKind kind, const char 
 static const char *header_lookup(const void *cls, const char *name)
 {
         /* MHD's lookup does not change the connection; its prototype is not const */
-        return MHD_lookup_connection_value((struct MHD_Connection *)(uintptr_t)cls,
-                                           MHD_HEADER_KIND, name);
+        return MHD_lookup_connection_value((struct MHD_Connection *)cls, MHD_HEADER_KIND, name);
 }
 
 static int conn_fd(struct MHD_Connection *c)
@@ -490,7 +488,7 @@ struct ws_job {
         struct api_match m;
         struct api_raw_req raw;
         struct api_kv query[MAX_QUERY];
-        char *strings;  /* method, path and query, NUL-separated */
+        char *strings; /* method, path and query, NUL-separated */
         char *extra;
         struct MHD_UpgradeResponseHandle *urh;
 };
@@ -553,8 +551,7 @@ static void *ws_main(void *arg)
 
 // NOLINTNEXTLINE(readability-function-size): MHD's upgrade callback has seven parameters
 static void on_upgrade(void *cls, struct MHD_Connection *c, void *con_cls, const char *extra_in,
-                       size_t extra_in_size, MHD_socket sock,
-                       struct MHD_UpgradeResponseHandle *urh)
+                       size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
 {
         struct ws_job *job = cls;
 
@@ -616,8 +613,9 @@ static enum MHD_Result ws_start(struct api_http *h, struct MHD_Connection *c, st
         api_resp_done(&cr->resp);
         if (!upgrade || !header_has_token(upgrade, "websocket") || !conn ||
             !header_has_token(conn, "upgrade") || !key || !ws_accept(key, accept))
-                return send_error(c, 400, "WebSocket upgrade expected (Upgrade: websocket, "
-                                          "Connection: Upgrade, Sec-WebSocket-Key)");
+                return send_error(c, 400,
+                                  "WebSocket upgrade expected (Upgrade: websocket, "
+                                  "Connection: Upgrade, Sec-WebSocket-Key)");
         if (!version || strcmp(version, "13") != 0)
                 return send_error(c, 426, "WebSocket version 13 required");
         if (atomic_fetch_add(&h->slow, 1) >= SLOW_MAX || atomic_load(&h->stopping)) {

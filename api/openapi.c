@@ -21,20 +21,14 @@ static json_t *components(void)
                 "{s:{s:{s:s, s:{s:{s:s}, s:{s:s}, s:{}, s:{s:[{s:s},{s:s}]}}, s:[s,s]},"
                 "    s:{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s, s:{}}, s:{s:s, s:{}}}}},"
                 " s:{s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}}}",
-                "schemas",
-                "Response", "type", "object", "properties",
-                "success", "type", "boolean", "message", "type", "string", "data",
-                "hint", "anyOf", "type", "string", "type", "null",
-                "required", "success", "message",
-                "HTTPValidationError", "type", "object", "properties",
-                "success", "type", "boolean", "message", "type", "string",
-                "detail", "type", "array", "items",
-                "errors", "type", "array", "items",
-                "securitySchemes",
+                "schemas", "Response", "type", "object", "properties", "success", "type", "boolean",
+                "message", "type", "string", "data", "hint", "anyOf", "type", "string", "type",
+                "null", "required", "success", "message", "HTTPValidationError", "type", "object",
+                "properties", "success", "type", "boolean", "message", "type", "string", "detail",
+                "type", "array", "items", "errors", "type", "array", "items", "securitySchemes",
                 "ApiKeyHeader", "type", "apiKey", "in", "header", "name", "X-AIO-API-Key",
-                "ApiKeyQuery", "type", "apiKey", "in", "query", "name", "api_key",
-                "Bearer", "type", "http", "scheme", "bearer", "bearerFormat",
-                "API key or RS256 JWT"));
+                "ApiKeyQuery", "type", "apiKey", "in", "query", "name", "api_key", "Bearer", "type",
+                "http", "scheme", "bearer", "bearerFormat", "API key or RS256 JWT"));
 }
 
 static json_t *ref(const char *name)
@@ -51,9 +45,8 @@ static json_t *path_params(const char *pattern)
 
         for (const char *p = strchr(pattern, '{'); p; p = strchr(p + 1, '{')) {
                 size_t n = strcspn(p + 1, "}");
-                json_t *param = must(json_pack("{s:s%, s:s, s:b, s:{s:s}}", "name", p + 1, n,
-                                               "in", "path", "required", 1, "schema", "type",
-                                               "string"));
+                json_t *param = must(json_pack("{s:s%, s:s, s:b, s:{s:s}}", "name", p + 1, n, "in",
+                                               "path", "required", 1, "schema", "type", "string"));
 
                 (void)json_array_append_new(list, param);
         }
@@ -104,14 +97,14 @@ static json_t *operation(const struct api_route *r)
         responses = must(json_pack("{s:{s:s, s:o}}", "200", "description", "Success", "content",
                                    ref("Response")));
         if (r->flags & (API_F_JSON | API_F_UPLOAD))
-                (void)json_object_set_new(responses, "422",
-                                          must(json_pack("{s:s, s:o}", "description",
-                                                         "Validation error", "content",
-                                                         ref("HTTPValidationError"))));
+                (void)json_object_set_new(
+                        responses, "422",
+                        must(json_pack("{s:s, s:o}", "description", "Validation error", "content",
+                                       ref("HTTPValidationError"))));
         if (r->flags & API_F_WS)
-                (void)json_object_set_new(responses, "101",
-                                          must(json_pack("{s:s}", "description",
-                                                         "WebSocket upgrade")));
+                (void)json_object_set_new(
+                        responses, "101",
+                        must(json_pack("{s:s}", "description", "WebSocket upgrade")));
         (void)json_object_set_new(op, "operationId", operation_id(r->method, r->pattern));
         (void)json_object_set_new(op, "tags", tag_of(r->pattern));
         (void)json_object_set_new(op, "parameters", path_params(r->pattern));
@@ -137,7 +130,7 @@ json_t *api_openapi_build(const struct api_route *const *tables, size_t n_tables
                                 item = must(json_object());
                                 (void)json_object_set_new(paths, r->pattern, item);
                         }
-                        for (i = 0; r->method[i] && i < sizeof(method) - 1; i++)
+                        for (i = 0; i < sizeof(method) - 1 && r->method[i]; i++)
                                 method[i] = (char)tolower((unsigned char)r->method[i]);
                         method[i] = '\0';
                         (void)json_object_set_new(item, method, operation(r));
@@ -147,7 +140,7 @@ json_t *api_openapi_build(const struct api_route *const *tables, size_t n_tables
                              AIO_VERSION, "description",
                              "What this aio-apid serves: the AIO Sandbox API's paths and shapes "
                              "(see docs/api.md for the differences).",
-                             "paths", paths, "components", components(), "security",
-                             "ApiKeyHeader", "ApiKeyQuery", "Bearer"));
+                             "paths", paths, "components", components(), "security", "ApiKeyHeader",
+                             "ApiKeyQuery", "Bearer"));
         return doc;
 }

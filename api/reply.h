@@ -36,6 +36,7 @@ void api_resp_file(struct api_resp *resp, unsigned status, const char *content_t
 /* Answers with status and content_type now and the body from fn(cls, stream) on a thread of its
  * own (chunked); cls_free (may be NULL) is called on cls once fn returned or was never run. */
 void api_resp_stream(struct api_resp *resp, unsigned status, const char *content_type,
-                     void (*fn)(void *cls, struct api_stream *s), void *cls, void (*cls_free)(void *));
+                     void (*fn)(void *cls, struct api_stream *s), void *cls,
+                     void (*cls_free)(void *));
 /* Frees what a response owns and resets it. */
 void api_resp_done(struct api_resp *resp);

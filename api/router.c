@@ -16,12 +16,8 @@
 
 /* Explicit, greppable, no constructors: a family's table is served once it is listed here. */
 static const struct api_route *const route_tables[] = {
-        api_health_routes,
-        api_sandbox_routes,
-        api_auth_routes,
-        api_docs_routes,
-        api_bash_routes,
-        api_file_routes,
+        api_health_routes, api_sandbox_routes, api_auth_routes,
+        api_docs_routes,   api_bash_routes,    api_file_routes,
 };
 
 const struct api_route *const *api_route_tables(size_t *ret_n)
@@ -163,8 +159,8 @@ static void cors_preflight(const struct api_raw_req *raw, struct api_resp *resp)
         api_resp_header(resp, "Access-Control-Max-Age", "600");
 }
 
-void api_dispatch_run(const struct api_match *m, const struct api_raw_req *raw,
-                      struct api_ctx *ctx, struct api_resp *resp)
+void api_dispatch_run(const struct api_match *m, const struct api_raw_req *raw, struct api_ctx *ctx,
+                      struct api_resp *resp)
 {
         struct api_req req = {
                 .method = raw->method,

@@ -36,8 +36,8 @@ bool api_dispatch_check(const struct api_route *const *tables, size_t n_tables,
                         const struct api_raw_req *raw, struct api_ctx *ctx, struct api_resp *resp,
                         struct api_match *m);
 /* Runs the matched handler (the JSON body parsed first for API_F_JSON rows). */
-void api_dispatch_run(const struct api_match *m, const struct api_raw_req *raw,
-                      struct api_ctx *ctx, struct api_resp *resp);
+void api_dispatch_run(const struct api_match *m, const struct api_raw_req *raw, struct api_ctx *ctx,
+                      struct api_resp *resp);
 /* Runs one request through tables and fills resp (always: errors become envelopes). */
 void api_dispatch_tables(const struct api_route *const *tables, size_t n_tables,
                          const struct api_raw_req *raw, struct api_ctx *ctx, struct api_resp *resp);

@@ -16,8 +16,7 @@ int api_spawn(const char *const argv[], int stdout_fd, bool quiet, struct aio_er
         struct api_child c = {
                 .path = argv[0],
                 .argv = (char *const *)argv,
-                .fds = {-1, stdout_fd >= 0 ? stdout_fd : STDOUT_FILENO,
-                        quiet ? -1 : STDERR_FILENO},
+                .fds = {-1, stdout_fd >= 0 ? stdout_fd : STDOUT_FILENO, quiet ? -1 : STDERR_FILENO},
         };
         int pid = api_child_start(&c, err);
 

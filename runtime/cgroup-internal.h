@@ -62,7 +62,7 @@ void rt_cgroup_host_done(struct rt_cgroup_host *h);
 #define cleanup_cgroup_host __attribute__((cleanup(rt_cgroup_host_done)))
 
 int rt_cgroup_create_at(const struct rt_cgroup_host *h, const char *name,
-                        const struct rt_cgroup_limits *lim, unsigned flags,
-                        struct rt_cgroup **ret, struct aio_err *err);
+                        const struct rt_cgroup_limits *lim, unsigned flags, struct rt_cgroup **ret,
+                        struct aio_err *err);
 int rt_cgroup_remove_stale_at(const struct rt_cgroup_host *h, const char *name,
                               struct aio_err *err);

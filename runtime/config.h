@@ -68,9 +68,9 @@ struct rt_config {
         bool keep; /* keep the sandbox's writable layer after exit */
         uint32_t uid_base;
         uint32_t uid_slots;
-        char **argv;  /* the command; borrowed from main's argv */
-        bool up;      /* aio-run up: the command is aio-apid, serving on listen */
-        char *listen; /* ADDR:PORT (up only) */
+        char **argv;     /* the command; borrowed from main's argv */
+        bool up;         /* aio-run up: the command is aio-apid, serving on listen */
+        char *listen;    /* ADDR:PORT (up only) */
         char *workspace; /* host directory at /home/gem/workspace, idmapped */
         char *socket;    /* up: a Unix socket path the API serves too */
         bool insecure;

@@ -157,8 +157,8 @@ static int work_fds_place(struct rt_jail *j, size_t first, struct aio_err *err)
                 if (dup2(j->work_fds[i], (int)(first + i)) < 0)
                         return aio_error(err, errno, "place the work cgroup fds");
                 if (i < n - 2)
-                        len += (size_t)snprintf(env + len, sizeof(env) - len, "%s%zu",
-                                                i ? "," : "", first + i);
+                        len += (size_t)snprintf(env + len, sizeof(env) - len, "%s%zu", i ? "," : "",
+                                                first + i);
         }
         (void)snprintf(env + len, sizeof(env) - len, " oom=%zu pids=%zu", first + n - 2,
                        first + n - 1);

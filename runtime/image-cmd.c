@@ -184,7 +184,8 @@ static int script_run(const char *script, const char *arg, char *out, size_t siz
 static int cmd_build(struct image_args *a, struct aio_err *err)
 {
         cleanup_free char *dir = NULL, *script = NULL;
-        char path[4096];
+        char path[4096], *rest[] = {path, NULL};
+        struct image_args b = *a;
 
         if (a->n_rest != 0)
                 return aio_error_msg(err, EINVAL, "usage: aio-run image build [--name NAME]");
@@ -196,11 +197,10 @@ static int cmd_build(struct image_args *a, struct aio_err *err)
         if (script_run(script, NULL, NULL, 0, err) < 0 ||
             script_run(script, "--print-path", path, sizeof(path), err) < 0)
                 return -err->code;
-        if (!a->name)
-                a->name = "default";
-        a->rest = (char *[]){path, NULL};
-        a->n_rest = 1;
-        return cmd_import(a, err);
+        b.name = a->name ? a->name : "default";
+        b.rest = rest;
+        b.n_rest = 1;
+        return cmd_import(&b, err);
 }
 
 static int run(struct image_args *a, struct aio_err *err)

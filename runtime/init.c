@@ -26,8 +26,8 @@
 
 #define RT_INIT_CAPS       (UINT64_C(1) << 5) /* CAP_KILL */
 #define RT_INIT_UP_CAPS    ((UINT64_C(1) << 6) | (UINT64_C(1) << 7) | (UINT64_C(1) << 8))
-#define RT_INIT_BACKOFF_MS 100LL  /* first restart delay; doubles up to 6.4 s */
-#define RT_INIT_STABLE_MS  30000  /* a run this long resets the backoff */
+#define RT_INIT_BACKOFF_MS 100LL /* first restart delay; doubles up to 6.4 s */
+#define RT_INIT_STABLE_MS  30000 /* a run this long resets the backoff */
 
 static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 
@@ -135,9 +135,9 @@ static void report_start(int sync, int pipe_rd, pid_t cmd)
  * pid 1, so clients queue in its backlog meanwhile. */
 struct supervisor {
         struct rt_jail *j;
-        pid_t cmd;           /* 0 while a restart is pending */
-        bool stopping;       /* asked to end: the command's end is the jail's */
-        bool done;           /* the command ended for good; code is the jail's status */
+        pid_t cmd;     /* 0 while a restart is pending */
+        bool stopping; /* asked to end: the command's end is the jail's */
+        bool done;     /* the command ended for good; code is the jail's status */
         int code;
         unsigned quick_deaths;
         long long started_ms, restart_ms;
@@ -174,8 +174,8 @@ static void command_ended(struct supervisor *sv, int status)
                 return;
         }
         sv->quick_deaths = now - sv->started_ms < RT_INIT_STABLE_MS ? sv->quick_deaths + 1 : 0;
-        sv->restart_ms = now + (RT_INIT_BACKOFF_MS << (sv->quick_deaths < 6 ? sv->quick_deaths
-                                                                            : 6));
+        sv->restart_ms =
+                now + (RT_INIT_BACKOFF_MS << (sv->quick_deaths < 6 ? sv->quick_deaths : 6));
 }
 
 static void on_signal(struct supervisor *sv, int sig)

@@ -17,6 +17,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/fd.h"
+#include "common/fileio.h"
 #include "common/xalloc.h"
 
 #include "config.h"
@@ -48,15 +49,36 @@ int rt_up_record(const char *dir, const char *url, struct aio_err *err)
         return 0;
 }
 
+static bool number_after(const char *buf, const char *key, long long *ret)
+{
+        const char *p = strstr(buf, key);
+        char *end;
+
+        if (!p)
+                return false;
+        errno = 0;
+        *ret = strtoll(p + strlen(key), &end, 10);
+        return errno == 0 && end != p + strlen(key) && *end == '\n';
+}
+
 static int info_read(const char *dir, struct up_info *ret)
 {
         cleanup_free char *path = aio_xasprintf("%s/up", dir);
-        cleanup_fclose FILE *f = fopen(path, "re");
         struct up_info info = {0};
+        char buf[512], *url;
+        long long pid;
+        struct aio_err ignored;
 
-        if (!f ||
-            fscanf(f, "pid %ld\nstarted %lld\nurl %159s", &info.pid, &info.started, info.url) != 3)
+        if (aio_read_file(AT_FDCWD, path, buf, sizeof(buf), &ignored) < 0 ||
+            strncmp(buf, "pid ", 4) != 0 || !number_after(buf, "pid ", &pid) ||
+            !number_after(buf, "\nstarted ", &info.started) || !(url = strstr(buf, "\nurl ")))
                 return -ENOENT;
+        info.pid = (long)pid;
+        url += 5;
+        url[strcspn(url, "\n")] = '\0';
+        if (strlen(url) >= sizeof(info.url))
+                return -ENOENT;
+        memcpy(info.url, url, strlen(url) + 1);
         *ret = info;
         return 0;
 }

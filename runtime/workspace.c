@@ -71,11 +71,10 @@ out:
         return r;
 }
 
-int rt_workspace_tree(const char *dir, uid_t gem_host_uid, gid_t gem_host_gid,
-                      struct aio_err *err)
+int rt_workspace_tree(const char *dir, uid_t gem_host_uid, gid_t gem_host_gid, struct aio_err *err)
 {
-        struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID |
-                                              MOUNT_ATTR_NODEV};
+        struct mount_attr attr = {.attr_set =
+                                          MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
         cleanup_close int tree = -1;
         cleanup_close int userns = -1;
         struct stat st;
@@ -105,8 +104,8 @@ int rt_workspace_attach(int root_fd, int tree_fd, struct aio_err *err)
 
         if (d < 0)
                 return aio_error_prefix(err, "--workspace");
-        if (syscall(SYS_move_mount, tree_fd, "", d, "", MOVE_MOUNT_F_EMPTY_PATH |
-                                                             MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        if (syscall(SYS_move_mount, tree_fd, "", d, "",
+                    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
                 return aio_error(err, errno, "attach the workspace at " RT_WORKSPACE_DIR);
         return 0;
 }

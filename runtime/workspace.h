@@ -15,7 +15,6 @@ struct aio_err;
 
 /* A detached, idmapped, nosuid/nodev clone of dir's mount tree in which dir's owner shows as
  * host ids gem_host_uid/gem_host_gid (jail gem). Returns the tree fd. */
-int rt_workspace_tree(const char *dir, uid_t gem_host_uid, gid_t gem_host_gid,
-                      struct aio_err *err);
+int rt_workspace_tree(const char *dir, uid_t gem_host_uid, gid_t gem_host_gid, struct aio_err *err);
 /* Attaches tree at RT_WORKSPACE_DIR under root_fd (created if missing). */
 int rt_workspace_attach(int root_fd, int tree_fd, struct aio_err *err);

@@ -607,8 +607,8 @@ static void test_v1_comounted(void **state)
         put(fx->dir, "mountinfo", mi);
         fx_probe(fx, path_of(fx->dir, "h"));
         assert_int_equal(rt_cgroup_create_at(&fx->host, "c",
-                                             &(struct rt_cgroup_limits){.memory = MiB, .pids = 3}, 0,
-                                             &cg, &err),
+                                             &(struct rt_cgroup_limits){.memory = MiB, .pids = 3},
+                                             0, &cg, &err),
                          0);
         assert_file(fx->dir, "h/mp/aio/c/memory.limit_in_bytes", "1048576");
         assert_file(fx->dir, "h/mp/aio/c/pids.max", "3");
@@ -744,7 +744,8 @@ static void test_limits_invalid(void **state)
         struct aio_err err;
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
-                assert_int_equal(rt_cgroup_create_at(&fx->host, "l", &bad[i], 0, &cg, &err), -EINVAL);
+                assert_int_equal(rt_cgroup_create_at(&fx->host, "l", &bad[i], 0, &cg, &err),
+                                 -EINVAL);
         assert_null(cg);
         assert_false(have(fx->dir, "hier/memory/aio"));
 }
