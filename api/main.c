@@ -27,6 +27,7 @@
 #include "api/hooks.h"
 #include "api/http.h"
 #include "api/sandbox.h"
+#include "api/shell.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 
@@ -250,6 +251,7 @@ static int serve(const struct apid_opts *o, int fd, struct aio_err *err)
                 .sandbox = api_sandbox_new(fd, true),
                 .hooks = api_hooks_new(getenv("SANDBOX_SHUTDOWN_HOOKS"),
                                        env_seconds("SANDBOX_SHUTDOWN_HOOKS_TIMEOUT", 30)),
+                .shells = api_shells_new(),
         };
         struct api_http_config cfg = {
                 .listen_fd = fd,
@@ -270,6 +272,7 @@ static int serve(const struct apid_opts *o, int fd, struct aio_err *err)
                 api_http_stop(http);
                 hooks_finish(ctx.hooks);
         }
+        api_shells_free(ctx.shells);
         api_hooks_free(ctx.hooks);
         api_sandbox_free(ctx.sandbox);
         return r;

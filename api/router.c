@@ -17,6 +17,7 @@
 static const struct api_route *const route_tables[] = {
         api_health_routes,
         api_sandbox_routes,
+        api_shell_routes,
 };
 
 const struct api_route *const *api_route_tables(size_t *ret_n)

@@ -6,3 +6,4 @@
 
 extern const struct api_route api_health_routes[];
 extern const struct api_route api_sandbox_routes[];
+extern const struct api_route api_shell_routes[];
