@@ -43,17 +43,20 @@ API_LIB    := $(BUILD)/lib/libaioapi.a
 CLI_LIB    := $(BUILD)/lib/libaiocli.a
 CLI_LIBS   := $(shell pkg-config --libs libcurl jansson 2>/dev/null || echo -lcurl -ljansson) -lm
 API_LIBS   := $(shell pkg-config --libs libmicrohttpd libcrypto 2>/dev/null || echo -lmicrohttpd -lcrypto) \
-              -lpthread
+              -lwslay -lpthread
 BINS       := $(BUILD)/bin/aio-run $(BUILD)/bin/aio-unpack $(if $(wildcard policy/main.c),$(BUILD)/bin/aio-policy)
 UNITS      := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 PROBES     := $(patsubst tests/security/probes/%.c,$(BUILD)/probes/%,$(PROBE_SRC))
 BPFS       := $(if $(wildcard policy/main.c),$(patsubst policy/profiles/%.json,$(BUILD)/policy/%.bpf,$(PROFILES)))
 BINS       += $(if $(wildcard api/main.c),$(BUILD)/bin/aio-apid)
 BINS       += $(if $(wildcard tools/aio/main.c),$(BUILD)/bin/aio)
+# The /terminal page of aio-apid: xterm.js from the npm registry (pinned), into the build tree.
+TERMINAL_DIR := $(BUILD)/share/aio/terminal
+TERMINAL     := $(TERMINAL_DIR)/terminal.html $(if $(shell command -v npm),$(TERMINAL_DIR)/xterm.js)
 
 .PHONY: all deps run test unit integration security vm bench debug lint format format-check \
         install clean help fuzz headers-check rootfs
-all: $(BINS) $(BPFS)
+all: $(BINS) $(BPFS) $(TERMINAL)
 
 help:
 	@echo 'make            build aio-run, aio-unpack, aio-policy and the compiled seccomp profiles'
@@ -120,6 +123,16 @@ $(BUILD)/bin/aio: $(call obj,tools/aio/main.c) $(CLI_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CLI_LIBS) -o $@
+$(TERMINAL_DIR)/terminal.html: api/www/terminal.html
+	@mkdir -p $(dir $@) && cp $< $@
+$(TERMINAL_DIR)/xterm.js:
+	@mkdir -p $(BUILD)/npm/xterm $(BUILD)/npm/fit $(dir $@)
+	@echo "  NPM     xterm@5.3.0 xterm-addon-fit@0.8.0"
+	@cd $(BUILD)/npm && npm pack --silent xterm@5.3.0 xterm-addon-fit@0.8.0 >/dev/null 2>&1
+	@tar -xzf $(BUILD)/npm/xterm-5.3.0.tgz -C $(BUILD)/npm/xterm
+	@tar -xzf $(BUILD)/npm/xterm-addon-fit-0.8.0.tgz -C $(BUILD)/npm/fit
+	@cp $(BUILD)/npm/fit/package/lib/xterm-addon-fit.js $(dir $@)addon-fit.js
+	@cp $(BUILD)/npm/xterm/package/css/xterm.css $(BUILD)/npm/xterm/package/lib/xterm.js $(dir $@)
 $(BUILD)/policy/%.bpf: policy/profiles/%.json $(BUILD)/bin/aio-policy
 	@mkdir -p $(dir $@)
 	$(BUILD)/bin/aio-policy compile $< -o $@
@@ -199,7 +212,8 @@ install: all
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	$(if $(BPFS),install -m 0644 $(BPFS) $(DESTDIR)$(PREFIX)/share/aio/policy/)
 	install -m 0644 docs/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
-	install -d $(DESTDIR)$(PREFIX)/share/aio/rootfs
+	install -d $(DESTDIR)$(PREFIX)/share/aio/rootfs $(DESTDIR)$(PREFIX)/share/aio/terminal
+	$(if $(TERMINAL),install -m 0644 $(TERMINAL_DIR)/* $(DESTDIR)$(PREFIX)/share/aio/terminal/)
 	cp -R rootfs/. $(DESTDIR)$(PREFIX)/share/aio/rootfs/
 
 clean:

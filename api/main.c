@@ -30,6 +30,7 @@
 #include "api/hooks.h"
 #include "api/http.h"
 #include "api/sandbox.h"
+#include "api/shell.h"
 #include "api/workcg.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
@@ -300,6 +301,7 @@ static int serve(const struct apid_opts *o, int fd, int n_fds, struct api_auth *
                 .hooks = api_hooks_new(getenv("SANDBOX_SHUTDOWN_HOOKS"),
                                        env_seconds("SANDBOX_SHUTDOWN_HOOKS_TIMEOUT", 30)),
                 .watches = api_watches_new(),
+                .shells = api_shells_new(&workcg),
         };
         struct api_http_config cfg = {
                 .listen_fd = fd,
@@ -336,6 +338,7 @@ static int serve(const struct apid_opts *o, int fd, int n_fds, struct api_auth *
                 api_http_stop(http);
                 hooks_finish(ctx.hooks);
         }
+        api_shells_free(ctx.shells);
         api_bash_free(ctx.bash);
         api_watches_free(ctx.watches);
         api_hooks_free(ctx.hooks);

@@ -18,6 +18,9 @@
 static const struct api_route *const route_tables[] = {
         api_health_routes, api_sandbox_routes, api_auth_routes,
         api_docs_routes,   api_bash_routes,    api_file_routes,
+        api_health_routes,
+        api_sandbox_routes,
+        api_shell_routes,
 };
 
 const struct api_route *const *api_route_tables(size_t *ret_n)

@@ -419,6 +419,19 @@ static int cmd_run(int argc, char **argv)
         return code;
 }
 
+/* A read-only bind of src (taken) at dst when src exists. */
+static void bind_if_present(struct rt_config *c, char *src, const char *dst)
+{
+        struct rt_bind b = {.src = src, .dst = aio_xstrdup(dst), .ro = true};
+
+        if (access(src, R_OK) == 0) {
+                append(&c->binds, &c->n_binds, &b, sizeof(b));
+                return;
+        }
+        free(b.src);
+        free(b.dst);
+}
+
 /* up = run aio-apid (bound read-only from beside aio-run at /opt/aio/bin) as user gem. */
 static int up_prepare(struct rt_config *c, struct aio_err *err)
 {
@@ -438,16 +451,9 @@ static int up_prepare(struct rt_config *c, struct aio_err *err)
                 return aio_error(err, e, "aio-apid beside aio-run (%s)", dir);
         }
         append(&c->binds, &c->n_binds, &b, sizeof(b));
-        /* the aio CLI too, when it is installed beside us: agents use it from inside */
-        b = (struct rt_bind){.src = aio_xasprintf("%s/aio", dir),
-                             .dst = aio_xstrdup(RT_UP_CLI_PATH),
-                             .ro = true};
-        if (access(b.src, X_OK) == 0) {
-                append(&c->binds, &c->n_binds, &b, sizeof(b));
-        } else {
-                free(b.src);
-                free(b.dst);
-        }
+        /* the aio CLI and the /terminal page's files too, when installed beside us */
+        bind_if_present(c, aio_xasprintf("%s/aio", dir), RT_UP_CLI_PATH);
+        bind_if_present(c, aio_xasprintf("%s/../share/aio/terminal", dir), RT_UP_TERMINAL_PATH);
         if (!c->name)
                 c->name = rt_up_random_name();
         if (!c->user_set) {

@@ -8,6 +8,7 @@ struct aio_err;
 #define RT_UP_DEFAULT_LISTEN "127.0.0.1:8080"
 #define RT_UP_APID_PATH      "/opt/aio/bin/aio-apid"
 #define RT_UP_CLI_PATH       "/opt/aio/bin/aio"
+#define RT_UP_TERMINAL_PATH  "/opt/aio/share/aio/terminal" /* aio-apid's ../share/aio/terminal */
 #define RT_UP_READY_MS       10000
 
 /* aio-run up: the API's listening socket is made here, in the host's network namespace, and

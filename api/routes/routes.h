@@ -10,3 +10,4 @@ extern const struct api_route api_auth_routes[];
 extern const struct api_route api_docs_routes[];
 extern const struct api_route api_bash_routes[];
 extern const struct api_route api_file_routes[];
+extern const struct api_route api_shell_routes[];

@@ -61,3 +61,27 @@ def test_fork_bomb(sandbox):
     assert answers_fast(sandbox)
     time.sleep(3.5)  # the bomb's sleeps end: pids free again
     assert bash(sandbox, "echo alive")["stdout"] == "alive\n"
+
+
+def shell(url, command, timeout=60):
+    r = requests.post(url + "/v1/shell/exec", json={"command": command}, timeout=timeout)
+    assert r.status_code == 200, r.text
+    return r.json()["data"]
+
+
+def test_shell_memory_bomb(sandbox):
+    """In a shell session: a child that eats memory dies alone (137); a bomb at the session's
+    top level takes the session's bash with it. Both are named; the API answers at once."""
+    d = shell(sandbox, "python3 -c 'a = []\nwhile 1: a.append(bytearray(10**7))'")
+    assert d["exit_code"] == 137 and d["killed_by"] == "memory_limit", d
+    assert answers_fast(sandbox)
+    d = shell(sandbox, MEMORY_BOMB)
+    assert d["status"] == "terminated" and d["killed_by"] == "memory_limit", d
+    assert answers_fast(sandbox)
+    assert shell(sandbox, "echo alive")["output"] == "alive"
+
+
+def test_shell_fork_bomb(sandbox):
+    d = shell(sandbox, FORK_BOMB)
+    assert d["killed_by"] == "pids_limit", d
+    assert answers_fast(sandbox)
