@@ -8,7 +8,7 @@ pkgs=(
         libmicrohttpd-dev libcmocka-dev libssl-dev libwslay-dev libcurl4-openssl-dev
         python3 python3-pytest python3-requests
         busybox-static uidmap iproute2 tar gzip xz-utils zstd
-        bubblewrap runc hyperfine chromium
+        bubblewrap runc hyperfine wrk nginx-light chromium
         qemu-system-x86 cpio
         clang libclang-rt-14-dev clang-tidy clang-format cppcheck bear
 )

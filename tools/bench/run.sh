@@ -237,6 +237,7 @@ main() {
         bench_seccomp
         check_leftovers
         python3 tools/bench/report.py "$out"
+        BUILD=$build python3 tools/bench/api.py "$out/api" # aio-apid against nginx
         log "load average $(cut -d' ' -f1-3 /proc/loadavg); done in $((SECONDS - t0)) s;" \
                 "raw results in ${out#"$here"/}/"
 }
