@@ -4,12 +4,14 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/xalloc.h"
 
 #include "api/auth.h"
+#include "api/origin.h"
 #include "api/reply.h"
 #include "api/request.h"
 #include "api/routes/routes.h"
@@ -18,9 +20,7 @@
 static const struct api_route *const route_tables[] = {
         api_health_routes, api_sandbox_routes, api_auth_routes,
         api_docs_routes,   api_bash_routes,    api_file_routes,
-        api_health_routes,
-        api_sandbox_routes,
-        api_shell_routes,
+        api_health_routes, api_sandbox_routes, api_shell_routes,
 };
 
 const struct api_route *const *api_route_tables(size_t *ret_n)
@@ -189,10 +189,45 @@ void api_dispatch_run(const struct api_match *m, const struct api_raw_req *raw, 
                 api_reply_error(resp, 500, "Internal server error: the handler gave no answer");
 }
 
+/* Whether the request came over a Unix socket (its Host says nothing). */
+static bool over_unix_socket(const struct api_raw_req *raw)
+{
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+
+        return raw->client_fd >= 0 &&
+               getsockname(raw->client_fd, (struct sockaddr *)&ss, &len) == 0 &&
+               ss.ss_family == AF_UNIX;
+}
+
+/* An open API answers browsers on loopback pages only, and loopback Hosts only (origin.h). */
+static bool open_api_guard(const struct api_raw_req *raw, struct api_resp *resp)
+{
+        const char *host = raw->header ? raw->header(raw->header_cls, "Host") : NULL;
+
+        if (raw->origin && !api_origin_is_loopback(raw->origin)) {
+                api_reply_error(resp, 403,
+                                "Cross-origin request refused: the API has no key, so only pages "
+                                "served from localhost may call it (set SANDBOX_API_KEY)");
+                return false;
+        }
+        if (host && !api_host_is_loopback(host) && !over_unix_socket(raw)) {
+                api_reply_error(resp, 403,
+                                "Host refused: the API has no key, so it answers only to "
+                                "localhost, 127.0.0.1 or [::1] (set SANDBOX_API_KEY)");
+                return false;
+        }
+        return true;
+}
+
 bool api_dispatch_check(const struct api_route *const *tables, size_t n_tables,
                         const struct api_raw_req *raw, struct api_ctx *ctx, struct api_resp *resp,
                         struct api_match *m)
 {
+        bool open = !ctx || !ctx->auth;
+
+        if (open && !open_api_guard(raw, resp))
+                return false;
         if (raw->origin)
                 api_resp_header(resp, "Access-Control-Allow-Origin", "*");
         if (raw->origin && raw->acr_method && strcmp(raw->method, "OPTIONS") == 0) {

@@ -220,6 +220,29 @@ def test_cors(apid):
     assert "access-control-allow-origin" not in apid.get("/v1/sandbox").headers
 
 
+def test_open_api_refuses_other_origins_and_rebound_hosts(apid, start):
+    """With no key, a page on another origin (even a preflighted JSON POST) and a request whose
+    Host is a rebound DNS name are refused; with a key, any origin gets CORS (the key is a
+    header a page must hold)."""
+    r = requests.options(apid.url + "/v1/sandbox/hooks", timeout=10,
+                         headers={"Origin": "https://evil.example",
+                                  "Access-Control-Request-Method": "POST",
+                                  "Access-Control-Request-Headers": "content-type"})
+    assert r.status_code == 403 and "access-control-allow-origin" not in r.headers
+    r = apid.post("/v1/sandbox/hooks", headers={"Origin": "https://evil.example"},
+                  json={"name": "x", "command": "true"})
+    assert r.status_code == 403 and "SANDBOX_API_KEY" in r.json()["message"]
+    assert apid.get("/v1/sandbox/hooks").json()["data"] == [] or \
+        all(h["name"] != "x" for h in apid.get("/v1/sandbox/hooks").json()["data"])
+    r = apid.get("/v1/sandbox", headers={"Host": "rebound.evil.example:8080"})
+    assert r.status_code == 403
+    assert apid.get("/v1/sandbox", headers={"Host": "localhost"}).status_code == 200
+    keyed = start(env={"SANDBOX_API_KEY": "k1"})
+    r = keyed.get("/v1/sandbox", headers={"Origin": "https://app.example", "X-AIO-API-Key": "k1",
+                                          "Host": "sandbox.example"})
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "*"
+
+
 # --- JSON bodies ------------------------------------------------------------------------
 
 def test_json_bodies(apid):
@@ -292,12 +315,12 @@ def test_10mb_body_413_and_still_serving(apid):
 
 def test_huge_declared_body_refused_at_once(apid):
     # 100 MB announced: refused from the headers alone, nothing read
-    st, headers, body = raw_http(apid.port, b"POST /v1/sandbox/hooks HTTP/1.1\r\nHost: x\r\n"
+    st, headers, body = raw_http(apid.port, b"POST /v1/sandbox/hooks HTTP/1.1\r\nHost: localhost\r\n"
                                  b"Content-Type: application/json\r\n"
                                  b"Content-Length: 104857600\r\n\r\n{")
     assert st == 413 and json.loads(body)["success"] is False
     # a client that asks first (Expect: 100-continue) gets the 413 instead of a 100
-    st, _, _ = raw_http(apid.port, b"POST /v1/sandbox/hooks HTTP/1.1\r\nHost: x\r\n"
+    st, _, _ = raw_http(apid.port, b"POST /v1/sandbox/hooks HTTP/1.1\r\nHost: localhost\r\n"
                         b"Expect: 100-continue\r\nContent-Length: 2000000\r\n\r\n")
     assert st == 413
     assert apid.get("/v1/sandbox").status_code == 200
@@ -315,7 +338,7 @@ def test_chunked_body_over_cap(apid):
 
 def test_body_budget_503(start):
     a = start("--body-budget", str(2 * MiB))
-    head = (b"POST /v1/sandbox/hooks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    head = (b"POST /v1/sandbox/hooks HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
             b"Content-Length: 1000000\r\n\r\n")
     held = []
     for _ in range(2):  # each holds ~1 MiB of buffer, unfinished
@@ -343,7 +366,7 @@ def test_500_concurrent_connections(apid):
     try:
         sel = selectors.DefaultSelector()
         for c in conns:
-            c.sendall(b"GET /v1/sandbox/hooks HTTP/1.1\r\nHost: x\r\n\r\n")
+            c.sendall(b"GET /v1/sandbox/hooks HTTP/1.1\r\nHost: localhost\r\n\r\n")
             c.setblocking(False)
             sel.register(c, selectors.EVENT_READ, bytearray())
         done, deadline = 0, time.monotonic() + 30
@@ -368,7 +391,7 @@ def test_500_concurrent_connections(apid):
 
 def test_connection_limit(start):
     a = start("--max-connections", "20")
-    req = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+    req = b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n"
     held = [socket.create_connection(("127.0.0.1", a.port), timeout=5) for _ in range(20)]
     for c in held:
         c.sendall(req)
@@ -393,7 +416,7 @@ def test_slowloris_does_not_block_others(start):
     def slow_client():
         c = socket.create_connection(("127.0.0.1", a.port), timeout=10)
         try:
-            for b in b"GET /v1/sandbox HTTP/1.1\r\nHost: slow\r\n":
+            for b in b"GET /v1/sandbox HTTP/1.1\r\nHost: localhost\r\n":
                 if stop.is_set():
                     return
                 c.sendall(bytes([b]))
@@ -478,7 +501,7 @@ def test_listen_pid_of_another_process_is_ignored(start, tmp_path):
     a = start("--listen", f"127.0.0.1:{port}", listen_pid="1")
     assert wait_http(f"http://127.0.0.1:{port}/health").status_code == 200
     with socket.create_connection(("127.0.0.1", a.port), timeout=1) as c:
-        c.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        c.sendall(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
         with pytest.raises(socket.timeout):
             c.recv(100)
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/cleanup.h"
 #include "common/err.h"
@@ -259,7 +260,7 @@ static void test_cors(void **state)
 {
         struct api_raw_req raw = {.method = "OPTIONS",
                                   .path = "/anything/at/all",
-                                  .origin = "https://example.com",
+                                  .origin = "http://localhost:5173",
                                   .acr_method = "POST",
                                   .acr_headers = "content-type, x-aio-api-key"};
         struct api_resp resp = {0};
@@ -291,12 +292,68 @@ static void test_cors(void **state)
         api_resp_done(&resp);
 
         /* every answer to a browser carries the origin header, errors included */
-        raw = (struct api_raw_req){.method = "GET", .path = "/nope", .origin = "http://a"};
+        raw = (struct api_raw_req){.method = "GET", .path = "/nope", .origin = "http://127.0.0.1"};
         o = dispatch(&raw, &resp);
         assert_int_equal(resp.status, 404);
         assert_string_equal(api_resp_header_get(&resp, "Access-Control-Allow-Origin"), "*");
         json_decref(o);
         api_resp_done(&resp);
+}
+
+static const char *t_header(const void *cls, const char *name)
+{
+        return strcasecmp(name, "Host") == 0 ? cls : NULL;
+}
+
+/* No key: pages from other origins and Hosts that are not loopback names are refused, preflight
+ * or not (a page anywhere could otherwise drive the sandbox through the user's browser). */
+static void test_open_api_guard(void **state)
+{
+        static const char *const bad_origins[] = {"https://example.com",
+                                                  "http://a",
+                                                  "http://localhost.evil.com",
+                                                  "null",
+                                                  "http://127.0.0.1.evil.com:80",
+                                                  "file://",
+                                                  "http://[::2]"};
+        static const char *const good_hosts[] = {"localhost", "localhost:8080", "127.0.0.1:8080",
+                                                 "127.9.9.9", "[::1]:1",        "LOCALHOST"};
+        static const char *const bad_hosts[] = {
+                "evil.com",         "evil.com:8080", "127.0.0.1.nip.io", "localhost:8080x",
+                "localhost:123456", "[::2]",         "10.0.0.1:8080",    ""};
+        struct api_raw_req raw = {
+                .method = "GET", .path = "/v1/items", .header = t_header, .client_fd = -1};
+        struct api_resp resp = {0};
+        json_t *o;
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(bad_origins) / sizeof(bad_origins[0]); i++) {
+                raw.origin = bad_origins[i];
+                raw.header_cls = "localhost";
+                o = dispatch(&raw, &resp);
+                assert_int_equal(resp.status, 403);
+                assert_non_null(strstr(json_string_value(json_object_get(o, "message")),
+                                       "SANDBOX_API_KEY"));
+                assert_null(api_resp_header_get(&resp, "Access-Control-Allow-Origin"));
+                json_decref(o);
+                api_resp_done(&resp);
+        }
+        raw.origin = NULL;
+        for (size_t i = 0; i < sizeof(good_hosts) / sizeof(good_hosts[0]); i++) {
+                raw.header_cls = good_hosts[i];
+                o = dispatch(&raw, &resp);
+                assert_int_equal(resp.status, 200);
+                json_decref(o);
+                api_resp_done(&resp);
+        }
+        for (size_t i = 0; i < sizeof(bad_hosts) / sizeof(bad_hosts[0]); i++) {
+                raw.header_cls = bad_hosts[i];
+                o = dispatch(&raw, &resp);
+                if (resp.status != 403)
+                        fail_msg("Host '%s' was let through", bad_hosts[i]);
+                json_decref(o);
+                api_resp_done(&resp);
+        }
 }
 
 static bool pattern_ok(const char *p)
@@ -358,6 +415,7 @@ int main(void)
                 cmocka_unit_test(test_dispatch_handler_errno),
                 cmocka_unit_test(test_dispatch_body),
                 cmocka_unit_test(test_cors),
+                cmocka_unit_test(test_open_api_guard),
                 cmocka_unit_test(test_real_tables),
         };
 
