@@ -172,7 +172,7 @@ struct api_shells {
         long long session_timeout_s;
         char *default_cwd;
         char *shell;
-        char **envp; /* the shells' environment, without aio-apid's secrets */
+        char **envp;                     /* the shells' environment, without aio-apid's secrets */
         const struct api_workcg *workcg; /* sessions run in the sandbox's work cgroup leaf */
 };
 
