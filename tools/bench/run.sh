@@ -238,6 +238,7 @@ main() {
         check_leftovers
         python3 tools/bench/report.py "$out"
         BUILD=$build python3 tools/bench/api.py "$out/api" # aio-apid against nginx
+        BUILD=$build tools/bench/image.sh "$out" # the default image: size, unpack vs tar -x
         log "load average $(cut -d' ' -f1-3 /proc/loadavg); done in $((SECONDS - t0)) s;" \
                 "raw results in ${out#"$here"/}/"
 }
