@@ -346,12 +346,32 @@ static const char *mask_type(uint32_t mask)
         return "chmod";
 }
 
+/* The hidden temp file of one of our atomic writes (file-ops.c: ".<name>.aio-XXXXXX" beside the
+ * file, renamed over it): the caller wrote the file; upstream, writing in place, shows a write. */
+static bool is_write_temp(const char *path)
+{
+        static const char suffix[] = ".aio-XXXXXX";
+        const char *name = strrchr(path, '/');
+        size_t n, k = sizeof(suffix) - 1;
+
+        name = name ? name + 1 : path;
+        n = strlen(name);
+        if (name[0] != '.' || n < k + 2 || strncmp(name + n - k, suffix, 5) != 0)
+                return false;
+        for (const char *c = name + n - 6; *c; c++)
+                if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                      (*c >= '0' && *c <= '9')))
+                        return false;
+        return true;
+}
+
 /* A rename's first half waits for its IN_MOVED_TO; alone it was a move out: a remove. */
 static void move_flush(struct watcher *w)
 {
         if (!w->move_from)
                 return;
-        queue_push(w, "remove", w->move_from, NULL, w->move_dir);
+        if (!is_write_temp(w->move_from))
+                queue_push(w, "remove", w->move_from, NULL, w->move_dir);
         free(w->move_from);
         w->move_from = NULL;
         w->move_cookie = 0;
@@ -382,12 +402,16 @@ static void one_event(struct watcher *w, const struct inotify_event *ev)
                 return;
         }
         if ((ev->mask & IN_MOVED_TO) && w->move_from && ev->cookie == w->move_cookie) {
-                queue_push(w, "rename", path, w->move_from, is_dir);
+                if (is_write_temp(w->move_from))
+                        queue_push(w, "write", path, NULL, is_dir);
+                else
+                        queue_push(w, "rename", path, w->move_from, is_dir);
                 free(w->move_from);
                 w->move_from = NULL;
         } else {
                 move_flush(w);
-                queue_push(w, mask_type(ev->mask), path, NULL, is_dir);
+                if (!is_write_temp(path))
+                        queue_push(w, mask_type(ev->mask), path, NULL, is_dir);
         }
         if (w->recursive && is_dir && (ev->mask & (IN_CREATE | IN_MOVED_TO)) &&
             !path_excluded(w, rel_of(w, path)) && wd_add(w, path) == 0)

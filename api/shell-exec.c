@@ -216,8 +216,7 @@ void api_shell_interrupt_ready(struct api_shell_session *s, int64_t wait_ms)
 
 /* ---- starting ------------------------------------------------------------------------------- */
 
-int api_shell_exec_dir(const struct api_shell_session *s, const char *exec_dir, bool strict,
-                       char **ret)
+int api_shell_exec_dir(const char *exec_dir, bool strict, bool preserve_symlinks, char **ret)
 {
         struct stat st;
 
@@ -225,7 +224,7 @@ int api_shell_exec_dir(const struct api_shell_session *s, const char *exec_dir, 
         if (!exec_dir)
                 return 0;
         if (exec_dir[0] == '/' && stat(exec_dir, &st) == 0 && S_ISDIR(st.st_mode)) {
-                *ret = api_shell_working_dir(exec_dir, s->preserve_symlinks);
+                *ret = api_shell_working_dir(exec_dir, preserve_symlinks);
                 return 0;
         }
         return strict ? -ENOENT : 0;

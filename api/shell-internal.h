@@ -227,9 +227,9 @@ struct api_shell_exec {
 };
 
 /* Resolves exec_dir against upstream's rules: absolute and an existing directory, else NULL
- * (the session's cwd is used), or -ENOENT when strict. *ret is malloc'ed or NULL. */
-int api_shell_exec_dir(const struct api_shell_session *s, const char *exec_dir, bool strict,
-                       char **ret);
+ * (the session's cwd is used), or -ENOENT when strict; symlinks in it are resolved unless
+ * preserve_symlinks. *ret is malloc'ed or NULL. */
+int api_shell_exec_dir(const char *exec_dir, bool strict, bool preserve_symlinks, char **ret);
 /* Starts a command. Only one runs per session at a time: a second one, while the first has not
  * ended (even if its own request returned early on a timeout), is refused with -EBUSY (409)
  * rather than queued, so no request waits behind a command it cannot see. Sets *ret_gen. */

@@ -6,7 +6,7 @@ pkgs=(
         gcc make pkg-config libc6-dev
         libseccomp-dev libcap-dev libjansson-dev libarchive-dev libnl-3-dev libnl-route-3-dev
         libmicrohttpd-dev libcmocka-dev libssl-dev libwslay-dev libcurl4-openssl-dev
-        python3 python3-pytest python3-requests
+        python3 python3-pytest python3-requests python3-httpx python3-pydantic
         busybox-static uidmap iproute2 tar gzip xz-utils zstd
         bubblewrap runc hyperfine wrk nginx-light chromium
         qemu-system-x86 cpio

@@ -202,10 +202,14 @@ static int exec_run(const struct api_req *req, const struct exec_req *x,
         cleanup_free char *dir = NULL;
         struct api_shell_exec e = {.command = x->command};
         struct api_shell_sse *sse = NULL;
+        bool preserve = s->preserve_symlinks;
         uint64_t gen;
         int r;
 
-        if (api_shell_exec_dir(s, x->exec_dir, x->strict, &dir) < 0) {
+        /* preserve_symlinks given with the command wins over the session's */
+        if (json_is_boolean(json_object_get(req->body, "preserve_symlinks")))
+                preserve = x->preserve_symlinks;
+        if (api_shell_exec_dir(x->exec_dir, x->strict, preserve, &dir) < 0) {
                 cleanup_free char *out = aio_xasprintf("%s No such file or directory", x->exec_dir);
 
                 api_reply_ok(resp, "Command executed",

@@ -547,6 +547,39 @@ def test_watch_wait(api, home):
               "greater_than_equal")
 
 
+def test_watch_sees_api_writes_as_writes(api, home):
+    """write, replace, the editor and upload replace a file atomically (a hidden temp file renamed
+    over it): a watcher sees a write of the file, as upstream's in-place writes show, never the
+    temp file or a rename from it; watch/wait for a write sees such a write."""
+    d = home / "aw"
+    d.mkdir()
+    f = d / "f.txt"
+    f.write_text("0")
+    wid = post(api, "/v1/file/watch", {"path": str(d), "debounce": 50})["data"]["watcher_id"]
+    ok(api, "/v1/file/write", {"file": str(f), "content": "1"})
+    ok(api, "/v1/file/replace", {"file": str(f), "old_str": "1", "new_str": "2"})
+    editor(api, command="str_replace", path=str(f), old_str="2", new_str="3")
+    r = requests.post(api.url + "/v1/file/upload", files={"file": ("f.txt", b"4")},
+                      data={"path": str(f)}, timeout=30)
+    assert r.json()["success"] is True
+    ok(api, "/v1/file/write", {"file": str(d / "new.txt"), "content": "n"})
+    events, cursor = poll_until(api, wid, lambda ev: any(e["relative_path"] == "new.txt"
+                                                         for e in ev))
+    assert not [e for e in events if ".aio-" in e["path"] + (e["old_path"] or "")], events
+    assert {(e["type"], e["relative_path"], e["old_path"]) for e in events} == {
+        ("write", "f.txt", None), ("write", "new.txt", None)}
+    assert f.read_text() == "4" and no_temp_files(d)
+    # a rename made by someone else is still a rename
+    os.rename(d / "new.txt", d / "old.txt")
+    events, _ = poll_until(api, wid, lambda ev: any(e["type"] == "rename" for e in ev), cursor)
+    assert [(e["type"], e["relative_path"], e["old_path"]) for e in events] == [
+        ("rename", "old.txt", str(d / "new.txt"))]
+    threading.Timer(0.5, lambda: requests.post(api.url + "/v1/file/write", timeout=10,
+                                               json={"file": str(f), "content": "5"})).start()
+    j = post(api, "/v1/file/watch/wait", {"path": str(f), "event_types": ["write"], "timeout": 10})
+    assert j["event"]["type"] == "write" and j["event"]["path"] == str(f)
+
+
 def test_watch_limits_and_errors(api, home):
     r = api.post("/v1/file/watch", json={"path": str(home / "nope")})
     assert r.status_code == 400

@@ -239,6 +239,15 @@ def test_symlinks(apid, tmp_path):
     assert r.json()["data"]["working_dir"] == str(link)
     sid2 = r.json()["data"]["session_id"]
     assert ex(apid, id=sid2, command="pwd")["data"]["output"] == str(link)
+    # preserve_symlinks sent with a command decides for its exec_dir (the SDK's exec_command
+    # documents it per command); absent or null, the session's setting holds
+    out = ex(apid, id=sid2, command="pwd", exec_dir=str(link), preserve_symlinks=False)
+    assert out["data"]["output"] == str(real)
+    out = ex(apid, id=sid2, command="pwd", exec_dir=str(link), preserve_symlinks=None)
+    assert out["data"]["output"] == str(link)
+    out = ex(apid, id=sid, command="pwd", exec_dir=str(link), preserve_symlinks=True)
+    assert out["data"]["output"] == str(link)
+    assert ex(apid, id=sid, command="pwd", exec_dir=str(link))["data"]["output"] == str(real)
 
 
 # --- errors -----------------------------------------------------------------------------------
