@@ -34,15 +34,10 @@ void api_bstream_append(struct api_bstream *s, const void *p, size_t n);
 void api_bstream_slice(const struct api_bstream *s, uint64_t from, uint64_t to, const char **ret_p,
                        size_t *ret_n, uint64_t *ret_start, uint64_t *ret_skipped);
 
-/* How many bytes at the end of p[0..n) are the start of a UTF-8 sequence that is still
- * incomplete but could be completed by what follows (0 to 3). */
-size_t api_utf8_partial_tail(const char *p, size_t n);
 /* A malloc'ed, NUL-terminated, valid UTF-8 copy of p[0..n): every maximal invalid subpart
  * becomes U+FFFD, as Python's bytes.decode("utf-8", "replace") does. NULs are kept (the
  * length is in *ret_len). */
 char *api_utf8_repair(const char *p, size_t n, size_t *ret_len);
-/* Code points in a valid UTF-8 string. */
-size_t api_utf8_count(const char *s, size_t n);
 /* Upstream's middle_truncate() on a valid UTF-8 string, counted in code points: when longer
  * than max, head + "\n\n... [output truncated: N characters omitted] ...\n\n" + tail, the whole
  * max code points long; a max too small for the marker keeps the first max code points. Returns

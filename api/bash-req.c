@@ -15,6 +15,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/utf8.h"
 #include "common/xalloc.h"
 
 #include "api/bash-internal.h"
@@ -208,7 +209,7 @@ static void slice_take(const struct api_bstream *st, uint64_t from, uint64_t to,
 
         api_bstream_slice(st, from, to, &p, &sl->n, &sl->start, &sl->skipped);
         if (more)
-                sl->n -= api_utf8_partial_tail(p, sl->n);
+                sl->n -= aio_utf8_cut_tail(p, sl->n);
         sl->p = aio_xmalloc(sl->n + 1);
         memcpy(sl->p, p, sl->n);
 }

@@ -68,11 +68,7 @@ int api_shell_marker_parse(char *body, struct api_shell_marker *m);
  * characters dropped, invalid UTF-8 replaced with U+FFFD. Returns how many bytes of in were
  * used: unless final, an incomplete sequence at the end is left for the next call. */
 size_t api_shell_clean(const char *in, size_t n, bool final, struct api_shell_buf *out);
-/* Length of the longest prefix of s that ends on a complete UTF-8 sequence (incomplete tails
- * are held back by streams). */
-size_t api_shell_utf8_complete(const char *s, size_t n);
-size_t api_shell_utf8_chars(const char *s, size_t n);
-/* Valid UTF-8 from any bytes (invalid ones become U+FFFD). */
+/* Valid UTF-8 from any bytes (common/utf8.h: invalid subparts become U+FFFD). */
 void api_shell_utf8_fix(const char *s, size_t n, struct api_shell_buf *out);
 /* Upstream's truncation: text longer than max characters keeps its first and last max/2
  * characters around API_SHELL_TRUNCATED_NOTE. Works in place on b. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/utf8.h"
 #include "common/xalloc.h"
 
 #include "api/shell-internal.h"
@@ -156,80 +157,12 @@ void api_shell_parser_feed(struct api_shell_parser *p, const char *buf, size_t n
 
 /* ---- UTF-8 ---------------------------------------------------------------------------------- */
 
-static int utf8_lead_len(unsigned char c)
-{
-        if (c < 0x80)
-                return 1;
-        if (c >= 0xC2 && c <= 0xDF)
-                return 2;
-        if ((c & 0xF0) == 0xE0)
-                return 3;
-        if (c >= 0xF0 && c <= 0xF4)
-                return 4;
-        return -1;
-}
-
-/* The second byte's range excludes overlong forms, surrogates and code points past U+10FFFF. */
-static bool utf8_second_ok(unsigned char c, unsigned char s1)
-{
-        return !((c == 0xE0 && s1 < 0xA0) || (c == 0xED && s1 > 0x9F) || (c == 0xF0 && s1 < 0x90) ||
-                 (c == 0xF4 && s1 > 0x8F));
-}
-
-/* Length of the valid UTF-8 sequence at s (n bytes available): > 0 valid, 0 incomplete but
- * possibly valid, -1 invalid (one byte to replace). */
-static int utf8_seq(const unsigned char *s, size_t n)
-{
-        int len = utf8_lead_len(s[0]);
-
-        if (len <= 1)
-                return len;
-        for (int i = 1; i < len; i++) {
-                if ((size_t)i >= n)
-                        return 0;
-                if ((s[i] & 0xC0) != 0x80 || (i == 1 && !utf8_second_ok(s[0], s[1])))
-                        return -1;
-        }
-        return len;
-}
-
-size_t api_shell_utf8_complete(const char *s, size_t n)
-{
-        /* at most 3 bytes from the end can start an incomplete sequence */
-        for (size_t back = 1; back <= 3 && back <= n; back++) {
-                const unsigned char *p = (const unsigned char *)s + n - back;
-
-                if ((*p & 0xC0) == 0x80)
-                        continue;
-                return utf8_seq(p, back) == 0 ? n - back : n;
-        }
-        return n;
-}
-
-size_t api_shell_utf8_chars(const char *s, size_t n)
-{
-        size_t chars = 0;
-
-        for (size_t i = 0; i < n; i++)
-                chars += ((unsigned char)s[i] & 0xC0) != 0x80;
-        return chars;
-}
-
 void api_shell_utf8_fix(const char *s, size_t n, struct api_shell_buf *out)
 {
-        size_t i = 0;
+        char *fixed = aio_xmalloc(n * 3 + 1);
 
-        while (i < n) {
-                int len = utf8_seq((const unsigned char *)s + i, n - i);
-
-                if (len > 0) {
-                        api_shell_buf_put(out, s + i, (size_t)len);
-                        i += (size_t)len;
-                } else {
-                        api_shell_buf_put(out, "\xEF\xBF\xBD", 3);
-                        i++;
-                }
-        }
+        api_shell_buf_put(out, fixed, aio_utf8_repair(s, n, fixed));
+        free(fixed);
 }
 
 /* ---- terminal output as text ---------------------------------------------------------------- */
@@ -328,8 +261,8 @@ size_t api_shell_clean(const char *in, size_t n, bool final, struct api_shell_bu
         api_shell_buf_put(out, "", 0);
         while (i < n) {
                 unsigned char c = (unsigned char)in[i];
-                size_t used;
-                int len;
+                enum aio_utf8_scan_result kind;
+                size_t used, len;
 
                 if (c < 0x20 || c == 0x7F) {
                         used = clean_control(in + i, n - i, final, out);
@@ -338,16 +271,14 @@ size_t api_shell_clean(const char *in, size_t n, bool final, struct api_shell_bu
                         i += used;
                         continue;
                 }
-                len = utf8_seq((const unsigned char *)in + i, n - i);
-                if (len == 0 && !final)
+                kind = aio_utf8_scan((const unsigned char *)in + i, n - i, &len);
+                if (kind == AIO_UTF8_SHORT && !final)
                         break;
-                if (len > 0) {
-                        api_shell_buf_put(out, in + i, (size_t)len);
-                        i += (size_t)len;
-                } else {
-                        api_shell_buf_put(out, "\xEF\xBF\xBD", 3);
-                        i++;
-                }
+                if (kind == AIO_UTF8_OK)
+                        api_shell_buf_put(out, in + i, len);
+                else
+                        api_shell_buf_put(out, AIO_UTF8_REPLACEMENT, 3);
+                i += len;
         }
         return i;
 }
@@ -364,7 +295,7 @@ static size_t char_offset(const char *s, size_t len, size_t nth)
 
 void api_shell_truncate(struct api_shell_buf *b, size_t max_chars)
 {
-        size_t chars = api_shell_utf8_chars(b->p, b->len), half = max_chars / 2;
+        size_t chars = aio_utf8_count(b->p, b->len), half = max_chars / 2;
         struct api_shell_buf t = {0};
         size_t head_end, tail_start;
 

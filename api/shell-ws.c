@@ -21,6 +21,7 @@
 
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/utf8.h"
 #include "common/xalloc.h"
 
 #include "api/api.h"
@@ -74,7 +75,7 @@ static int send_output(struct term *t, const char *type, const char *p, size_t n
         int r = 0;
 
         api_shell_buf_put(&t->carry, p, n);
-        ok = api_shell_utf8_complete(t->carry.p, t->carry.len);
+        ok = t->carry.len - aio_utf8_cut_tail(t->carry.p, t->carry.len);
         api_shell_utf8_fix(t->carry.p, ok, &text);
         memmove(t->carry.p, t->carry.p + ok, t->carry.len - ok);
         t->carry.len -= ok;

@@ -9,6 +9,7 @@
 
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/utf8.h"
 
 #include "api/bash-buf.h"
 #include "api/bash.h"
@@ -117,13 +118,13 @@ static void test_utf8_repair(void **state)
 static void test_utf8_partial_tail(void **state)
 {
         (void)state;
-        assert_int_equal(api_utf8_partial_tail("abc", 3), 0);
-        assert_int_equal(api_utf8_partial_tail("ab\xC3", 3), 1);
-        assert_int_equal(api_utf8_partial_tail("a\xE2\x82", 3), 2);
-        assert_int_equal(api_utf8_partial_tail("\xF0\x9F\x98", 3), 3);
-        assert_int_equal(api_utf8_partial_tail("\xF0\x9F\x98\x80", 4), 0);
-        assert_int_equal(api_utf8_partial_tail("ab\xFF", 3), 0); /* invalid, not partial */
-        assert_int_equal(api_utf8_partial_tail("", 0), 0);
+        assert_int_equal(aio_utf8_cut_tail("abc", 3), 0);
+        assert_int_equal(aio_utf8_cut_tail("ab\xC3", 3), 1);
+        assert_int_equal(aio_utf8_cut_tail("a\xE2\x82", 3), 2);
+        assert_int_equal(aio_utf8_cut_tail("\xF0\x9F\x98", 3), 3);
+        assert_int_equal(aio_utf8_cut_tail("\xF0\x9F\x98\x80", 4), 0);
+        assert_int_equal(aio_utf8_cut_tail("ab\xFF", 3), 0); /* invalid, not partial */
+        assert_int_equal(aio_utf8_cut_tail("", 0), 0);
 }
 
 static void test_middle_truncate(void **state)

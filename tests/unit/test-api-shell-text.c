@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "common/utf8.h"
 
 #include "api/shell-internal.h"
 #include "tests/unit/unit.h"
@@ -202,8 +203,8 @@ static void test_truncate(void **state)
                 api_shell_buf_put(&b, i < 20000 ? "\xc3\xa9" : "x", i < 20000 ? 2 : 1);
         api_shell_truncate(&b, API_SHELL_TRUNCATE_CHARS);
         /* 15000 characters, the note, the last 15000 characters: upstream's */
-        assert_int_equal(api_shell_utf8_chars(b.p, b.len),
-                         30000 + api_shell_utf8_chars(API_SHELL_TRUNCATED_NOTE, note));
+        assert_int_equal(aio_utf8_count(b.p, b.len),
+                         30000 + aio_utf8_count(API_SHELL_TRUNCATED_NOTE, note));
         assert_int_equal(b.len, 30000 + 15000 + note);
         assert_memory_equal(b.p + 30000, API_SHELL_TRUNCATED_NOTE, note);
         assert_int_equal(b.p[b.len - 1], 'x');
@@ -248,11 +249,11 @@ static void test_control_keys(void **state)
 static void test_utf8_complete(void **state)
 {
         (void)state;
-        assert_int_equal(api_shell_utf8_complete("ab", 2), 2);
-        assert_int_equal(api_shell_utf8_complete("a\xe2\x82", 3), 1);
-        assert_int_equal(api_shell_utf8_complete("a\xe2\x82\xac", 4), 4);
-        assert_int_equal(api_shell_utf8_complete("a\xf0\x9f\x98", 4), 1);
-        assert_int_equal(api_shell_utf8_complete("a\xff", 2), 2); /* invalid: not held back */
+        assert_int_equal((2 - aio_utf8_cut_tail("ab", 2)), 2);
+        assert_int_equal((3 - aio_utf8_cut_tail("a\xe2\x82", 3)), 1);
+        assert_int_equal((4 - aio_utf8_cut_tail("a\xe2\x82\xac", 4)), 4);
+        assert_int_equal((4 - aio_utf8_cut_tail("a\xf0\x9f\x98", 4)), 1);
+        assert_int_equal((2 - aio_utf8_cut_tail("a\xff", 2)), 2); /* invalid: not held back */
 }
 
 static void test_capture(void **state)

@@ -7,6 +7,7 @@
 
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/utf8.h"
 #include "common/xalloc.h"
 
 #include "tools/aio/cli.h"
@@ -149,48 +150,10 @@ int cli_exit_code(int r)
         }
 }
 
-/* Length of the UTF-8 sequence starting at s (at most n bytes), or 0 when malformed. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-        uint32_t cp;
-        size_t len;
-
-        if (s[0] < 0x80)
-                return s[0] ? 1 : 0;
-        if (s[0] >= 0xc2 && s[0] <= 0xdf)
-                len = 2, cp = s[0] & 0x1f;
-        else if (s[0] >= 0xe0 && s[0] <= 0xef)
-                len = 3, cp = s[0] & 0x0f;
-        else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-                len = 4, cp = s[0] & 0x07;
-        else
-                return 0;
-        if (len > n)
-                return 0;
-        for (size_t i = 1; i < len; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = (cp << 6) | (s[i] & 0x3f);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-                return 0;
-        return len;
-}
-
 /* Text the API can carry as a JSON string: UTF-8 without NUL bytes. */
 bool cli_utf8_valid(const char *s, size_t len)
 {
-        const unsigned char *p = (const unsigned char *)s;
-
-        for (size_t i = 0; i < len;) {
-                size_t n = utf8_seq(p + i, len - i);
-
-                if (n == 0)
-                        return false;
-                i += n;
-        }
-        return true;
+        return aio_utf8_text(s, len);
 }
 
 char *cli_base64_encode(const void *data, size_t len)
