@@ -233,24 +233,24 @@ static const struct api_field read_fields[] = {
 
 static const char *const read_encodings[] = {"utf-8", "base64", NULL};
 
+/* The content is escaped straight from the file's bytes into the body (already checked as UTF-8,
+ * or base64): it is never copied into a json_t. */
 static void read_reply(struct api_resp *resp, const char *path, const char *buf, size_t len,
                        bool b64)
 {
         cleanup_free char *enc = NULL;
-        json_t *data;
-        size_t n;
+        json_t *rest;
+        size_t n = len;
 
+        rest = json_pack("{s:o}", "file", api_json_text(path, strlen(path)));
+        if (!rest)
+                abort();
         if (b64) {
                 enc = api_base64_encode(buf, len, &n);
-                data = json_pack("{s:s%, s:o, s:s}", "content", enc, n, "file",
-                                 api_json_text(path, strlen(path)), "encoding", "base64");
-        } else {
-                data = json_pack("{s:s%, s:o}", "content", buf, len, "file",
-                                 api_json_text(path, strlen(path)));
+                buf = enc;
+                (void)json_object_set_new(rest, "encoding", json_string("base64"));
         }
-        if (!data)
-                abort();
-        api_reply_ok(resp, "File read successfully", data);
+        api_reply_ok_text(resp, "File read successfully", "content", buf, n, rest);
 }
 
 int api_file_read(const struct api_req *req, struct api_resp *resp, struct aio_err *err)

@@ -4,14 +4,20 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "common/xalloc.h"
 
 #include "api/file-internal.h"
+#include "api/json-write.h"
 
 const char *api_file_home(void)
 {
@@ -322,33 +328,44 @@ int api_range_parse(const char *hdr, uint64_t size, uint64_t *ret_off, uint64_t 
         return 1;
 }
 
-/* The length of the valid UTF-8 sequence at s (n bytes left), 0 if it is not one. */
+/* The length of the valid UTF-8 sequence at s (n bytes left), 0 if it is not one: a file with a
+ * NUL byte is not text. */
 static size_t utf8_seq(const unsigned char *s, size_t n)
 {
-        uint32_t cp;
-        size_t len;
+        return s[0] ? api_utf8_seq(s, n) : 0;
+}
 
-        if (s[0] > 0 && s[0] < 0x80)
-                return 1;
-        if (s[0] >= 0xc2 && s[0] <= 0xdf)
-                len = 2, cp = s[0] & 0x1f;
-        else if (s[0] >= 0xe0 && s[0] <= 0xef)
-                len = 3, cp = s[0] & 0x0f;
-        else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-                len = 4, cp = s[0] & 0x07;
-        else
-                return 0;
-        if (len > n)
-                return 0;
-        for (size_t i = 1; i < len; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = (cp << 6) | (s[i] & 0x3f);
+/* Non-zero when one of the 8 bytes of w is NUL or 0x80 and above. */
+static inline uint64_t not_plain_ascii(uint64_t w)
+{
+        const uint64_t ones = UINT64_C(0x0101010101010101), highs = ones << 7;
+
+        return ((w - ones) & ~w & highs) | (w & highs);
+}
+
+/* How many bytes from p are ASCII without NUL, looking at whole words (maybe fewer). */
+static inline size_t plain_ascii(const unsigned char *p, size_t n)
+{
+        size_t i = 0;
+        uint64_t w;
+
+#ifdef __SSE2__
+        /* signed: one compare finds both NUL and the bytes from 0x80 */
+        const __m128i one = _mm_set1_epi8(1);
+
+        for (; i + 16 <= n; i += 16) {
+                __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+
+                if (_mm_movemask_epi8(_mm_cmplt_epi8(v, one)))
+                        break;
         }
-        if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-                return 0;
-        return len;
+#endif
+        for (; i + 8 <= n; i += 8) {
+                memcpy(&w, p + i, 8);
+                if (not_plain_ascii(w))
+                        break;
+        }
+        return i;
 }
 
 bool api_utf8_valid(const char *s, size_t n)
@@ -356,8 +373,13 @@ bool api_utf8_valid(const char *s, size_t n)
         const unsigned char *p = (const unsigned char *)s;
 
         for (size_t i = 0; i < n;) {
-                size_t k = utf8_seq(p + i, n - i);
+                size_t k = plain_ascii(p + i, n - i);
 
+                if (k) {
+                        i += k;
+                        continue;
+                }
+                k = utf8_seq(p + i, n - i);
                 if (!k)
                         return false;
                 i += k;

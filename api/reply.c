@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/xalloc.h"
 
 #include "api/api.h"
+#include "api/json-write.h"
 
 /* clang-format off */
 static const unsigned short errno_status[] = {
@@ -45,18 +47,69 @@ json_t *api_envelope(bool success, const char *message, json_t *data)
         return o;
 }
 
+static void reply_body(struct api_resp *resp, unsigned status, char *body, size_t len)
+{
+        free(resp->body);
+        resp->body = body;
+        resp->len = len;
+        resp->status = status;
+        resp->content_type = "application/json";
+}
+
+/* A string from json_stringn_nocheck that is not UTF-8, a NaN: our bug, answered as one rather
+ * than with bytes that are not JSON. Written as it is (strerror's text needs no escape). */
+static void reply_unwritable(struct api_resp *resp, int r)
+{
+        char *body = aio_xasprintf("{\"success\":false,\"message\":\"Internal server error: the "
+                                   "answer cannot be written as JSON (%s)\",\"data\":null,"
+                                   "\"hint\":null}",
+                                   strerror(-r));
+
+        reply_body(resp, 500, body, strlen(body));
+}
+
 void api_reply_json(struct api_resp *resp, unsigned status, json_t *obj)
 {
-        char *s = json_dumps(obj, JSON_COMPACT);
+        size_t len = 0;
+        int r = 0;
+        char *s = api_json_dump(obj, &len, &r);
 
         json_decref(obj);
         if (!s)
-                abort(); /* jansson fails only on OOM here: the object is ours */
-        free(resp->body);
-        resp->body = s;
-        resp->len = strlen(s);
-        resp->status = status;
-        resp->content_type = "application/json";
+                reply_unwritable(resp, r);
+        else
+                reply_body(resp, status, s, len);
+}
+
+void api_reply_ok_text(struct api_resp *resp, const char *message, const char *key,
+                       const char *text, size_t len, json_t *rest)
+{
+        static const char head[] = "{\"success\":true,\"message\":";
+        size_t mlen = strlen(message), klen = strlen(key), blen;
+        struct api_jbuf b;
+        char *body;
+        int r;
+
+        api_jbuf_init(&b, len + len / 8 + mlen + klen + api_json_size_hint(rest) + 64);
+        api_jbuf_put(&b, head, sizeof(head) - 1);
+        r = api_json_put_string(&b, message, mlen);
+        api_jbuf_put(&b, ",\"data\":{", 9);
+        if (r == 0)
+                r = api_json_put_string(&b, key, klen);
+        api_jbuf_put(&b, ":", 1);
+        if (r == 0)
+                r = api_json_put_string(&b, text, len);
+        if (r == 0 && rest)
+                r = api_json_put_members(&b, rest, false);
+        api_jbuf_put(&b, "},\"hint\":null}", 14);
+        json_decref(rest);
+        if (r < 0) {
+                api_jbuf_free(&b);
+                reply_unwritable(resp, r);
+                return;
+        }
+        body = api_jbuf_take(&b, &blen);
+        reply_body(resp, 200, body, blen);
 }
 
 void api_reply_ok(struct api_resp *resp, const char *message, json_t *data)

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct aio_err;
@@ -18,6 +19,11 @@ json_t *api_envelope(bool success, const char *message, json_t *data);
 /* Serializes obj (stolen) as the response body with status. */
 void api_reply_json(struct api_resp *resp, unsigned status, json_t *obj);
 void api_reply_ok(struct api_resp *resp, const char *message, json_t *data);
+/* api_reply_ok() with data {key: text, ...rest's members}: text (len bytes, UTF-8) is escaped
+ * straight into the body, never copied into a json_t (a file's content). rest (stolen) is an
+ * object or NULL. Text that is not UTF-8 gets a 500. */
+void api_reply_ok_text(struct api_resp *resp, const char *message, const char *key,
+                       const char *text, size_t len, json_t *rest);
 void api_reply_error(struct api_resp *resp, unsigned status, const char *message);
 /* A failed handler: status from err->code, message from err->msg. */
 void api_reply_errno(struct api_resp *resp, const struct aio_err *err);

@@ -33,13 +33,13 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 
+#include "api/child.h"
 #include "api/shell-internal.h"
 #include "api/shell.h"
 #include "api/spawn.h"
 
 #define RC_FD       249 /* the shell's start-up file, read once */
 #define CMD_FD      250 /* commands, NUL-terminated, read by __aio_read */
-#define HIGH_FD     300 /* where the child parks fds before moving them */
 #define HEAD_MAX    (64u << 10)
 #define RING_MAX    (1u << 20) /* per command: what is kept of long output */
 #define HISTORY_MAX (128u << 10)
@@ -354,46 +354,6 @@ static char *rc_script(const char *nonce)
                 RC_FD, CMD_FD, nonce, nonce, nonce);
 }
 
-struct spawn_plan {
-        const char *shell, *cwd;
-        const char *const *argv;
-        char *const *envp;
-        int slave, rc_rd, cmd_rd;
-        const struct api_workcg *workcg;
-};
-
-/* After fork(): async-signal-safe calls only. */
-static void child_exec(const struct spawn_plan *pl)
-{
-        struct sigaction dfl = {.sa_handler = SIG_DFL};
-        sigset_t none;
-        int slave, rc, cmd;
-
-        for (int sig = 1; sig < NSIG; sig++)
-                (void)sigaction(sig, &dfl, NULL);
-        (void)sigemptyset(&none);
-        (void)sigprocmask(SIG_SETMASK, &none, NULL);
-        if (setsid() < 0 || ioctl(pl->slave, TIOCSCTTY, 0) < 0)
-                _exit(126);
-        /* before close_range() below closes the work cgroup's fds */
-        if (pl->workcg && api_workcg_enter(pl->workcg) < 0)
-                _exit(126);
-        slave = fcntl(pl->slave, F_DUPFD, HIGH_FD);
-        rc = fcntl(pl->rc_rd, F_DUPFD, HIGH_FD);
-        cmd = fcntl(pl->cmd_rd, F_DUPFD, HIGH_FD);
-        if (slave < 0 || rc < 0 || cmd < 0)
-                _exit(126);
-        if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0 || dup2(rc, RC_FD) < 0 ||
-            dup2(cmd, CMD_FD) < 0)
-                _exit(126);
-        (void)syscall(SYS_close_range, 3u, (unsigned)RC_FD - 1, 0u);
-        (void)syscall(SYS_close_range, (unsigned)CMD_FD + 1, ~0u, 0u);
-        if (chdir(pl->cwd) < 0 && chdir("/") < 0)
-                _exit(126);
-        execve(pl->shell, (char *const *)pl->argv, pl->envp);
-        _exit(127);
-}
-
 static int pty_open(int *ret_master, int *ret_slave, struct aio_err *err)
 {
         struct winsize ws = {.ws_row = TERM_ROWS, .ws_col = TERM_COLS};
@@ -443,11 +403,22 @@ static int session_fork(struct api_shells *sh, struct api_shell_session *s, cons
 {
         char rcpath[40];
         const char *argv[] = {"bash", "--noprofile", "--rcfile", rcpath, "-i", NULL};
+        const struct api_child_fd extra[] = {{rc_rd, RC_FD}, {cmd_rd, CMD_FD}};
         size_t n = 0;
         cleanup_free char **envp = NULL;
         cleanup_free char *pwd = pwd_env(cwd);
-        struct spawn_plan pl = {sh->shell, cwd, argv, NULL, slave, rc_rd, cmd_rd, sh->workcg};
-        pid_t pid;
+        struct api_child c = {
+                .path = sh->shell,
+                .argv = (char *const *)argv,
+                .fds = {slave, slave, slave},
+                .extra = extra,
+                .n_extra = ELEMENTSOF(extra),
+                .dir = cwd,
+                .dir_fallback = "/",
+                .session = true, /* the terminal becomes its controlling one */
+                .workcg = sh->workcg,
+        };
+        int pid;
 
         (void)snprintf(rcpath, sizeof(rcpath), "/proc/self/fd/%d", RC_FD);
         while (sh->envp[n])
@@ -455,12 +426,10 @@ static int session_fork(struct api_shells *sh, struct api_shell_session *s, cons
         envp = aio_xcalloc(n + 2, sizeof(*envp));
         memcpy(envp, sh->envp, n * sizeof(*envp));
         envp[n] = pwd; /* bash keeps a logical $PWD it can verify */
-        pl.envp = envp;
-        pid = fork();
+        c.envp = envp;
+        pid = api_child_start(&c, err);
         if (pid < 0)
-                return aio_error(err, errno, "fork");
-        if (pid == 0)
-                child_exec(&pl);
+                return aio_error_prefix(err, "start the shell");
         s->pid = pid;
         s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
         return 0;

@@ -137,6 +137,32 @@ static void test_range_parse(void **state)
         assert_int_equal(api_range_parse("bytes=99999999999999999999999-", 100, &off, &len), 0);
 }
 
+/* api_utf8_valid looks at 16 and 8 bytes at a time: what it refuses, it refuses at every offset
+ * of those words and in the tail. */
+static void utf8_at_every_offset(void)
+{
+        static const struct {
+                const char *s;
+                size_t n;
+                bool ok;
+        } cases[] = {
+                {"\0", 1, false},        {"\xff", 1, false},         {"\x80", 1, false},
+                {"\xc0\xaf", 2, false},  {"\xed\xa0\x80", 3, false}, {"\xe2\x82", 2, false},
+                {"\xc3\xa9", 2, true},   {"\xe2\x80\xa8", 3, true},  {"\xf0\x9f\x98\x80", 4, true},
+                {"\x7f\x01\n", 3, true},
+        };
+        char buf[80];
+
+        for (size_t c = 0; c < ELEMENTSOF(cases); c++)
+                for (size_t pre = 0; pre < 34; pre++)
+                        for (size_t post = 0; post < 34; post += 11) {
+                                memset(buf, 'a', sizeof(buf));
+                                memcpy(buf + pre, cases[c].s, cases[c].n);
+                                assert_int_equal(api_utf8_valid(buf, pre + cases[c].n + post),
+                                                 cases[c].ok);
+                        }
+}
+
 static void test_utf8_and_json(void **state)
 {
         json_t *j;
@@ -149,6 +175,7 @@ static void test_utf8_and_json(void **state)
         assert_false(api_utf8_valid("\xf4\x90\x80\x80", 4)); /* past U+10FFFF */
         assert_false(api_utf8_valid("a\0b", 3));
         assert_false(api_utf8_valid("\xe2\x82", 2)); /* cut short */
+        utf8_at_every_offset();
         j = api_json_text("a\xff"
                           "b\0c",
                           5);

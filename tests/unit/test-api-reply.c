@@ -116,12 +116,57 @@ static void test_headers(void **state)
         assert_int_equal(resp.n_headers, 0);
 }
 
+/* The content spliced into the envelope is escaped as jansson would; the rest follows it. */
+static void test_ok_text(void **state)
+{
+        static const char text[] =
+                "line \"one\"\n\ttab \\ \x01 \xc3\xa9\xe2\x80\xa8 and a long run "
+                "of plain text to cross a few words";
+        struct api_resp resp = {0};
+        json_t *want = json_pack("{s:b, s:s, s:{s:s%, s:s, s:s}, s:n}", "success", 1, "message",
+                                 "File read successfully", "data", "content", text,
+                                 sizeof(text) - 1, "file", "/tmp/x y", "encoding", "utf-8", "hint");
+        cleanup_free char *want_s = json_dumps(want, JSON_COMPACT);
+
+        (void)state;
+        api_reply_ok_text(&resp, "File read successfully", "content", text, sizeof(text) - 1,
+                          json_pack("{s:s, s:s}", "file", "/tmp/x y", "encoding", "utf-8"));
+        assert_int_equal(resp.status, 200);
+        assert_string_equal(resp.content_type, "application/json");
+        assert_string_equal(resp.body, want_s);
+        assert_int_equal(resp.len, strlen(want_s));
+        api_resp_done(&resp);
+        json_decref(want);
+        api_reply_ok_text(&resp, "m", "k", "", 0, NULL);
+        assert_string_equal(resp.body, "{\"success\":true,\"message\":\"m\",\"data\":{\"k\":\"\"},"
+                                       "\"hint\":null}");
+        api_resp_done(&resp);
+}
+
+/* What cannot be written as JSON is a 500 with a message, not an abort or broken bytes. */
+static void test_unwritable(void **state)
+{
+        struct api_resp resp = {0};
+
+        (void)state;
+        api_reply_ok_text(&resp, "m", "content", "ab\xff", 3, json_pack("{s:i}", "n", 1));
+        assert_int_equal(resp.status, 500);
+        assert_non_null(strstr(resp.body, "\"success\":false"));
+        assert_non_null(strstr(resp.body, "cannot be written as JSON"));
+        api_resp_done(&resp);
+        api_reply_ok(&resp, "m", json_pack("{s:o}", "s", json_stringn_nocheck("\xc0\x80", 2)));
+        assert_int_equal(resp.status, 500);
+        assert_non_null(strstr(resp.body, "cannot be written as JSON"));
+        api_resp_done(&resp);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_errno_table), cmocka_unit_test(test_envelope_exact),
                 cmocka_unit_test(test_reply_errno), cmocka_unit_test(test_422_both_shapes),
-                cmocka_unit_test(test_headers),
+                cmocka_unit_test(test_headers),     cmocka_unit_test(test_ok_text),
+                cmocka_unit_test(test_unwritable),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
