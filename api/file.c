@@ -8,16 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
-
 #include "common/cleanup.h"
 #include "common/err.h"
+#include "common/utf8.h"
 #include "common/xalloc.h"
 
 #include "api/file-internal.h"
-#include "api/json-write.h"
 
 const char *api_file_home(void)
 {
@@ -328,89 +324,30 @@ int api_range_parse(const char *hdr, uint64_t size, uint64_t *ret_off, uint64_t 
         return 1;
 }
 
-/* The length of the valid UTF-8 sequence at s (n bytes left), 0 if it is not one: a file with a
- * NUL byte is not text. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-        return s[0] ? api_utf8_seq(s, n) : 0;
-}
-
-/* Non-zero when one of the 8 bytes of w is NUL or 0x80 and above. */
-static inline uint64_t not_plain_ascii(uint64_t w)
-{
-        const uint64_t ones = UINT64_C(0x0101010101010101), highs = ones << 7;
-
-        return ((w - ones) & ~w & highs) | (w & highs);
-}
-
-/* How many bytes from p are ASCII without NUL, looking at whole words (maybe fewer). */
-static inline size_t plain_ascii(const unsigned char *p, size_t n)
-{
-        size_t i = 0;
-        uint64_t w;
-
-#ifdef __SSE2__
-        /* signed: one compare finds both NUL and the bytes from 0x80 */
-        const __m128i one = _mm_set1_epi8(1);
-
-        for (; i + 16 <= n; i += 16) {
-                __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-
-                if (_mm_movemask_epi8(_mm_cmplt_epi8(v, one)))
-                        break;
-        }
-#endif
-        for (; i + 8 <= n; i += 8) {
-                memcpy(&w, p + i, 8);
-                if (not_plain_ascii(w))
-                        break;
-        }
-        return i;
-}
-
 bool api_utf8_valid(const char *s, size_t n)
 {
-        const unsigned char *p = (const unsigned char *)s;
-
-        for (size_t i = 0; i < n;) {
-                size_t k = plain_ascii(p + i, n - i);
-
-                if (k) {
-                        i += k;
-                        continue;
-                }
-                k = utf8_seq(p + i, n - i);
-                if (!k)
-                        return false;
-                i += k;
-        }
-        return true;
+        return aio_utf8_text(s, n);
 }
 
 json_t *api_json_text(const char *s, size_t n)
 {
-        const unsigned char *p = (const unsigned char *)s;
         cleanup_free char *out = NULL;
-        size_t w = 0;
         json_t *j;
 
-        if (api_utf8_valid(s, n)) {
+        if (aio_utf8_text(s, n)) {
                 j = json_stringn(s, n);
         } else {
-                out = aio_xmalloc(n * 3 + 1);
-                for (size_t i = 0; i < n;) {
-                        size_t k = utf8_seq(p + i, n - i);
+                /* invalid subparts and NUL bytes (names, lines: never text with NUL) */
+                size_t w = 0, len;
 
-                        if (k) {
-                                memcpy(out + w, s + i, k);
-                                w += k;
-                                i += k;
-                        } else { /* U+FFFD */
-                                out[w++] = (char)0xef;
-                                out[w++] = (char)0xbf;
-                                out[w++] = (char)0xbd;
-                                i++;
-                        }
+                out = aio_xmalloc(n * 3 + 1);
+                for (size_t i = 0; i < n; i += len) {
+                        bool ok = aio_utf8_scan((const unsigned char *)s + i, n - i, &len) ==
+                                          AIO_UTF8_OK &&
+                                  s[i] != '\0';
+
+                        memcpy(out + w, ok ? s + i : AIO_UTF8_REPLACEMENT, ok ? len : 3);
+                        w += ok ? len : 3;
                 }
                 j = json_stringn(out, w);
         }

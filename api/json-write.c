@@ -12,6 +12,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "common/utf8.h"
 #include "common/xalloc.h"
 
 #define ONES  UINT64_C(0x0101010101010101)
@@ -79,34 +80,6 @@ char *api_jbuf_take(struct api_jbuf *b, size_t *ret_len)
 }
 
 /* ---- strings --------------------------------------------------------------------------------- */
-
-size_t api_utf8_seq(const unsigned char *s, size_t n)
-{
-        uint32_t cp;
-        size_t len;
-
-        if (s[0] < 0x80)
-                return 1;
-        if (s[0] >= 0xc2 && s[0] <= 0xdf)
-                len = 2, cp = s[0] & 0x1f;
-        else if (s[0] >= 0xe0 && s[0] <= 0xef)
-                len = 3, cp = s[0] & 0x0f;
-        else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-                len = 4, cp = s[0] & 0x07;
-        else
-                return 0;
-        if (len > n)
-                return 0;
-        for (size_t i = 1; i < len; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = (cp << 6) | (s[i] & 0x3f);
-        }
-        if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-                return 0;
-        return len;
-}
 
 /* What follows the backslash for an ASCII byte that needs one ('u': \u00XX, as jansson writes
  * it), 0 for a byte copied as it is. */
@@ -208,7 +181,8 @@ int api_json_put_string(struct api_jbuf *b, const char *s, size_t n)
                 if (p == end)
                         break;
                 if (*p >= 0x80) {
-                        k = api_utf8_seq(p, (size_t)(end - p));
+                        if (aio_utf8_scan(p, (size_t)(end - p), &k) != AIO_UTF8_OK)
+                                k = 0;
                         if (!k)
                                 return -EILSEQ;
                         memcpy(b->p + b->len, p, k);

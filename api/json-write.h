@@ -24,9 +24,6 @@ void api_jbuf_put(struct api_jbuf *b, const char *s, size_t n);
 /* The text, NUL-terminated (malloc'ed; the buffer is left empty); its length in *ret_len. */
 char *api_jbuf_take(struct api_jbuf *b, size_t *ret_len);
 
-/* The length of the UTF-8 sequence at s (n > 0 bytes available; ASCII, NUL included, is 1), or 0
- * when it is not one (invalid, overlong, surrogate, above U+10FFFF, cut short). */
-size_t api_utf8_seq(const unsigned char *s, size_t n);
 /* Appends s[0..n) as a JSON string, quotes included. -EILSEQ when s is not UTF-8 (invalid,
  * overlong or surrogate sequences, code points above U+10FFFF); NUL is escaped, not refused. */
 int api_json_put_string(struct api_jbuf *b, const char *s, size_t n);

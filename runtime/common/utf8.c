@@ -1,6 +1,9 @@
 #include "utf8.h"
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* The number of bytes a lead byte starts, and its second byte's range (Unicode Table 3-7;
  * later bytes are 80..BF); 0 for a byte that cannot start a sequence. */
@@ -54,23 +57,49 @@ enum aio_utf8_scan_result aio_utf8_scan(const unsigned char *s, size_t n, size_t
         return AIO_UTF8_OK;
 }
 
+/* Non-zero when one of the 8 bytes of w is NUL or 0x80 and above. */
+static inline uint64_t not_plain_ascii(uint64_t w)
+{
+        const uint64_t ones = UINT64_C(0x0101010101010101), highs = ones << 7;
+
+        return ((w - ones) & ~w & highs) | (w & highs);
+}
+
+size_t aio_utf8_ascii_run(const unsigned char *p, size_t n)
+{
+        size_t i = 0;
+        uint64_t w;
+
+#ifdef __SSE2__
+        /* signed: one compare finds both NUL and the bytes from 0x80 */
+        const __m128i one = _mm_set1_epi8(1);
+
+        for (; i + 16 <= n; i += 16) {
+                __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+
+                if (_mm_movemask_epi8(_mm_cmplt_epi8(v, one)))
+                        break;
+        }
+#endif
+        for (; i + 8 <= n; i += 8) {
+                memcpy(&w, p + i, 8);
+                if (not_plain_ascii(w))
+                        break;
+        }
+        return i;
+}
+
 bool aio_utf8_text(const char *s, size_t n)
 {
         const unsigned char *p = (const unsigned char *)s;
         size_t i = 0, len;
 
         while (i < n) {
-                /* ASCII eight bytes at a time: the common case of logs and source files */
-                uint64_t w;
-
-                if (n - i >= 8) {
-                        memcpy(&w, p + i, 8);
-                        if (!(w & UINT64_C(0x8080808080808080)) &&
-                            !((w - UINT64_C(0x0101010101010101)) & ~w &
-                              UINT64_C(0x8080808080808080))) {
-                                i += 8;
-                                continue;
-                        }
+                /* ASCII a word at a time: the common case of logs and source files */
+                len = aio_utf8_ascii_run(p + i, n - i);
+                if (len) {
+                        i += len;
+                        continue;
                 }
                 if (p[i] == 0 || aio_utf8_scan(p + i, n - i, &len) != AIO_UTF8_OK)
                         return false;

@@ -19,6 +19,8 @@ enum aio_utf8_scan_result {
 /* The sequence at s (n > 0 bytes available): its kind, and its length in *ret_len. NUL is a
  * well-formed one-byte sequence. */
 enum aio_utf8_scan_result aio_utf8_scan(const unsigned char *s, size_t n, size_t *ret_len);
+/* How many bytes from p are ASCII without NUL, counted in whole words (so maybe fewer). */
+size_t aio_utf8_ascii_run(const unsigned char *p, size_t n);
 /* Whether s is well-formed UTF-8 with no NUL byte: text a JSON string carries as it is. */
 bool aio_utf8_text(const char *s, size_t n);
 /* How many bytes at the end of s start a sequence the end cuts short (0..3). */
