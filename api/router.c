@@ -192,7 +192,7 @@ void api_dispatch_run(const struct api_match *m, const struct api_raw_req *raw, 
 /* Whether the request came over a Unix socket (its Host says nothing). */
 static bool over_unix_socket(const struct api_raw_req *raw)
 {
-        struct sockaddr_storage ss;
+        struct sockaddr_storage ss = {0};
         socklen_t len = sizeof(ss);
 
         return raw->client_fd >= 0 &&

@@ -138,6 +138,8 @@ size_t aio_utf8_repair(const char *s, size_t n, char *out)
                         memcpy(out + o, p + i, len);
                         o += len;
                 } else {
+                        /* bytes with a length, not a string */
+                        // NOLINTNEXTLINE(bugprone-not-null-terminated-result)
                         memcpy(out + o, AIO_UTF8_REPLACEMENT, 3);
                         o += 3;
                 }

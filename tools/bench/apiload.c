@@ -150,7 +150,7 @@ static int response_read(struct conn *c, int *closing)
         extra = n - (size_t)(end + 4 - c->head);
         if (extra > (size_t)len)
                 return -EPROTO; /* pipelining is not used: nothing may follow the body */
-        if (len > (1l << 30))
+        if (len > (1L << 30))
                 return -EPROTO;
         if (len > 0 && body_read(c, end + 4, extra, (size_t)len) < 0)
                 return -EIO;
@@ -209,11 +209,11 @@ static void report(double *v, long n, const struct stats *st)
         for (long i = 0; i < n; i++)
                 sum += v[i];
         qsort(v, (size_t)n, sizeof(*v), cmp_double);
-        printf("{\"count\": %ld, \"errors\": %ld, \"non2xx\": %ld, \"reconnects\": %ld, "
-               "\"p50_us\": %.1f, \"p90_us\": %.1f, \"p99_us\": %.1f, \"max_us\": %.1f, "
-               "\"mean_us\": %.1f}\n",
-               n, st->errors, st->non2xx, st->reconnects, pct(v, n, 50), pct(v, n, 90),
-               pct(v, n, 99), v[n - 1], sum / (double)n);
+        (void)printf("{\"count\": %ld, \"errors\": %ld, \"non2xx\": %ld, \"reconnects\": %ld, "
+                     "\"p50_us\": %.1f, \"p90_us\": %.1f, \"p99_us\": %.1f, \"max_us\": %.1f, "
+                     "\"mean_us\": %.1f}\n",
+                     n, st->errors, st->non2xx, st->reconnects, pct(v, n, 50), pct(v, n, 90),
+                     pct(v, n, 99), v[n - 1], sum / (double)n);
 }
 
 static char *request_build(const char *method, const char *path, const char *body, size_t *len)
@@ -247,7 +247,8 @@ static int run(struct conn *c, const char *req, size_t len, long warmup, long co
                 double us = request_once(c, req, len, st);
 
                 if (st->errors > MAX_ERRORS) {
-                        fprintf(stderr, "apiload: more than %d errors, giving up\n", MAX_ERRORS);
+                        (void)fprintf(stderr, "apiload: more than %d errors, giving up\n",
+                                      MAX_ERRORS);
                         return -EIO;
                 }
                 if (us >= 0)
@@ -263,8 +264,19 @@ static int samples_write(const char *path, const double *v, long n)
         if (!f)
                 return -errno;
         for (long i = 0; i < n; i++)
-                fprintf(f, "%.1f\n", v[i]);
+                (void)fprintf(f, "%.1f\n", v[i]);
         return fclose(f) == 0 ? 0 : -EIO;
+}
+
+/* A decimal number, or -1. */
+static long number(const char *s)
+{
+        char *end;
+        long v;
+
+        errno = 0;
+        v = strtol(s, &end, 10);
+        return errno || end == s || *end ? -1 : v;
 }
 
 int main(int argc, char **argv)
@@ -277,14 +289,15 @@ int main(int argc, char **argv)
         double *v;
 
         if (argc < 7 || argc > 8) {
-                fprintf(stderr, "usage: apiload PORT METHOD PATH BODY WARMUP COUNT [SAMPLES]\n");
+                (void)fprintf(stderr,
+                              "usage: apiload PORT METHOD PATH BODY WARMUP COUNT [SAMPLES]\n");
                 return 2;
         }
-        c.port = (unsigned short)atoi(argv[1]);
-        warmup = atol(argv[5]);
-        count = atol(argv[6]);
+        c.port = (unsigned short)number(argv[1]);
+        warmup = number(argv[5]);
+        count = number(argv[6]);
         if (c.port == 0 || warmup < 0 || count <= 0) {
-                fprintf(stderr, "apiload: bad PORT, WARMUP or COUNT\n");
+                (void)fprintf(stderr, "apiload: bad PORT, WARMUP or COUNT\n");
                 return 2;
         }
         req = request_build(argv[2], argv[3], argv[4], &len);
@@ -295,7 +308,7 @@ int main(int argc, char **argv)
                 return 1;
         conn_close(&c);
         if (argc == 8 && samples_write(argv[7], v, count) < 0) {
-                fprintf(stderr, "apiload: %s: %s\n", argv[7], strerror(errno));
+                (void)fprintf(stderr, "apiload: %s: %s\n", argv[7], strerror(errno));
                 return 1;
         }
         report(v, count, &st);
