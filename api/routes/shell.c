@@ -20,6 +20,7 @@
 #include "common/xalloc.h"
 
 #include "api/api.h"
+#include "api/auth.h"
 #include "api/reply.h"
 #include "api/request.h"
 #include "api/routes/routes.h"
@@ -608,7 +609,7 @@ static int terminal_url(const struct api_req *req, struct api_resp *resp, struct
         struct api_shell_create c = {0};
         struct api_shell_session *s;
         cleanup_free char *url = NULL;
-        char prefix[256];
+        char prefix[256], ticket[API_TICKET_LEN + 1] = "";
         bool existed;
         int r;
 
@@ -621,7 +622,14 @@ static int terminal_url(const struct api_req *req, struct api_resp *resp, struct
         r = api_shell_create(req->ctx->shells, &c, &s, &existed, err);
         if (r < 0)
                 return r;
-        url = aio_xasprintf("%s://%s%s/terminal?session_id=%s", proto, host, prefix, s->id);
+        /* with auth, the URL carries a ticket: a browser opening it has no header to send (the
+         * page passes it on to /v1/shell/ws) */
+        if (req->ctx->auth && api_auth_ticket_new(req->ctx->auth, ticket, err) < 0) {
+                api_shell_session_unref(s);
+                return -err->code;
+        }
+        url = aio_xasprintf("%s://%s%s/terminal?session_id=%s%s%s", proto, host, prefix, s->id,
+                            req->ctx->auth ? "&ticket=" : "", req->ctx->auth ? ticket : "");
         api_shell_session_unref(s);
         api_reply_ok(resp, "Terminal URL created successfully", json_string(url));
         return 0;

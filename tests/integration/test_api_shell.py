@@ -880,3 +880,22 @@ def test_exec_latency_warm_session(apid, capsys):
     with capsys.disabled():
         print(f"\n/v1/shell/exec echo hi, warm session, 500 calls: p50 {times[249]:.2f} ms, "
               f"p99 {times[494]:.2f} ms, max {times[-1]:.2f} ms")
+
+
+def test_terminal_url_carries_a_ticket_under_auth(start):
+    """With a key, the terminal URL a browser is given opens the terminal: it carries a
+    ticket, which the page hands to /v1/shell/ws (no header needed); without it the
+    WebSocket is refused before any 101."""
+    a = start(env={"SANDBOX_API_KEY": "k-term"})
+    r = a.get("/v1/shell/terminal-url", headers={"X-AIO-API-Key": "k-term"})
+    assert r.status_code == 200, r.text
+    url = r.json()["data"]
+    m = re.fullmatch(r"http://127\.0\.0\.1:\d+/terminal\?session_id=([0-9a-f-]{36})&ticket=(.+)",
+                     url)
+    assert m, url
+    sid, ticket = m.groups()
+    assert a.get(url.split(str(a.port), 1)[1]).status_code in (200, 404)  # page: public
+    ws = WS(a.port, f"/v1/shell/ws?session_id={sid}&ticket={ticket}")
+    ws.s.close()
+    with pytest.raises(AssertionError):
+        WS(a.port, f"/v1/shell/ws?session_id={sid}")
