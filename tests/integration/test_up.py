@@ -193,7 +193,7 @@ def gone(pid):
             with open(f"/proc/{pid}/stat") as f:
                 if f.read().rsplit(")", 1)[1].split()[0] in "ZX":
                     return
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):  # gone between open() and read()
             return
         time.sleep(0.002)
     raise AssertionError(f"pid {pid} did not exit")
