@@ -130,16 +130,6 @@ void api_file_check_range(json_t *detail, const char *name, long long v, long lo
         json_decref(in);
 }
 
-bool api_file_422(struct api_resp *resp, json_t *detail)
-{
-        if (json_array_size(detail) == 0) {
-                json_decref(detail);
-                return false;
-        }
-        api_reply_422(resp, detail);
-        return true;
-}
-
 static const char *error_type(int errnum, const char *exception_type)
 {
         switch (errnum) {

@@ -619,7 +619,7 @@ int api_file_editor(const struct api_req *req, struct api_resp *resp, struct aio
 {
         struct ed_args a = {.insert_line = LLONG_MIN};
         cleanup_free char *path = NULL;
-        json_t *detail = json_array();
+        json_t *detail = api_detail_new();
         bool dir;
 
         (void)err;
@@ -627,7 +627,7 @@ int api_file_editor(const struct api_req *req, struct api_resp *resp, struct aio
                 api_file_check_enum(detail, "command", a.command, ed_commands);
                 api_file_check_enum(detail, "replace_mode", a.replace_mode, ed_modes);
         }
-        if (api_file_422(resp, detail) ||
+        if (api_reply_422_if(resp, detail) ||
             api_file_path(resp, "str_replace_editor", a.path, &path) < 0 ||
             ed_path_check(resp, a.command, path, &dir) < 0)
                 return 0;

@@ -131,7 +131,7 @@ int api_file_search(const struct api_req *req, struct api_resp *resp, struct aio
 {
         struct search_args a = {0};
         cleanup_free char *path = NULL, *buf = NULL;
-        json_t *detail = json_array(), *matches, *nums, *data;
+        json_t *detail = api_detail_new(), *matches, *nums, *data;
         regex_t re;
         size_t len;
         char msg[64];
@@ -139,7 +139,7 @@ int api_file_search(const struct api_req *req, struct api_resp *resp, struct aio
 
         (void)api_fields_unpack(req->body, search_fields, ELEMENTSOF(search_fields), &a, sizeof(a),
                                 detail);
-        if (api_file_422(resp, detail) || api_file_path(resp, "search", a.file, &path) < 0)
+        if (api_reply_422_if(resp, detail) || api_file_path(resp, "search", a.file, &path) < 0)
                 return 0;
         r = api_file_read_all(path, API_FILE_READ_MAX, &buf, &len, err);
         if (r < 0) {
@@ -491,14 +491,14 @@ int api_file_grep(const struct api_req *req, struct api_resp *resp, struct aio_e
         cleanup_free char *path = NULL;
         cleanup_free const char **include = NULL, **exclude = NULL;
         struct grep_state s = {.a = &a};
-        json_t *detail = json_array();
+        json_t *detail = api_detail_new();
         char msg[128];
         int dir;
 
         (void)err;
         if (api_file_unpack(req->body, &grep_body, &a, sizeof(a), detail) == 0)
                 grep_checks(&a, detail);
-        if (api_file_422(resp, detail))
+        if (api_reply_422_if(resp, detail))
                 return 0;
         dir = grep_prepare(resp, &a, &s, &path);
         if (dir < 0)

@@ -61,8 +61,6 @@ void api_file_check_enum(json_t *detail, const char *name, const char *v,
                          const char *const *allowed);
 void api_file_check_range(json_t *detail, const char *name, long long v, long long min,
                           long long max);
-/* With items in detail, answers 422 and returns true; else frees detail. */
-bool api_file_422(struct api_resp *resp, json_t *detail);
 
 /* Upstream's FileOperationError in a success:false envelope (HTTP 200, as upstream answers a
  * handled file-tool failure). errnum 0: no errno (exception_type then says what). */

@@ -257,7 +257,7 @@ int api_file_read(const struct api_req *req, struct api_resp *resp, struct aio_e
 {
         struct read_args a = {.start = ABSENT, .end = ABSENT, .encoding = "utf-8"};
         cleanup_free char *path = NULL, *buf = NULL, *slice = NULL;
-        json_t *detail = json_array();
+        json_t *detail = api_detail_new();
         size_t len, slen;
         bool b64;
         int r;
@@ -265,7 +265,7 @@ int api_file_read(const struct api_req *req, struct api_resp *resp, struct aio_e
         if (api_fields_unpack(req->body, read_fields, ELEMENTSOF(read_fields), &a, sizeof(a),
                               detail) == 0)
                 api_file_check_enum(detail, "encoding", a.encoding, read_encodings);
-        if (api_file_422(resp, detail) || api_file_path(resp, "read", a.file, &path) < 0)
+        if (api_reply_422_if(resp, detail) || api_file_path(resp, "read", a.file, &path) < 0)
                 return 0;
         r = api_file_read_all(path, API_FILE_READ_MAX, &buf, &len, err);
         if (r < 0)
@@ -355,14 +355,14 @@ int api_file_write(const struct api_req *req, struct api_resp *resp, struct aio_
 {
         struct write_args a = {.encoding = "utf-8"};
         cleanup_free char *path = NULL, *bytes = NULL;
-        json_t *detail = json_array(), *data;
+        json_t *detail = api_detail_new(), *data;
         size_t len;
         int r;
 
         if (api_fields_unpack(req->body, write_fields, ELEMENTSOF(write_fields), &a, sizeof(a),
                               detail) == 0)
                 api_file_check_enum(detail, "encoding", a.encoding, write_encodings);
-        if (api_file_422(resp, detail) || api_file_path(resp, "write", a.file, &path) < 0 ||
+        if (api_reply_422_if(resp, detail) || api_file_path(resp, "write", a.file, &path) < 0 ||
             write_bytes(&a, resp, &bytes, &len) < 0)
                 return 0;
         if (a.append)
@@ -409,14 +409,14 @@ int api_file_replace(const struct api_req *req, struct api_resp *resp, struct ai
 {
         struct replace_args a = {0};
         cleanup_free char *path = NULL, *buf = NULL, *out = NULL;
-        json_t *detail = json_array();
+        json_t *detail = api_detail_new();
         struct api_replace rq;
         size_t len = 0, olen = 0;
         int r;
 
         (void)api_fields_unpack(req->body, replace_fields, ELEMENTSOF(replace_fields), &a,
                                 sizeof(a), detail);
-        if (api_file_422(resp, detail) || api_file_path(resp, "replace", a.file, &path) < 0)
+        if (api_reply_422_if(resp, detail) || api_file_path(resp, "replace", a.file, &path) < 0)
                 return 0;
         if (!*a.old_str) {
                 api_reply_error(resp, 400, "old_str must not be empty");

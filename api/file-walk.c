@@ -384,12 +384,12 @@ int api_file_list(const struct api_req *req, struct api_resp *resp, struct aio_e
         cleanup_free char *path = NULL;
         cleanup_free const char **types = NULL;
         struct list_state s = {.a = &a};
-        json_t *detail = json_array();
+        json_t *detail = api_detail_new();
         char msg[64];
 
         (void)err;
         (void)api_file_unpack(req->body, &list_body, &a, sizeof(a), detail);
-        if (api_file_422(resp, detail) || api_file_path(resp, "list", a.path, &path) < 0 ||
+        if (api_reply_422_if(resp, detail) || api_file_path(resp, "list", a.path, &path) < 0 ||
             api_file_dir_check(resp, "list", path) < 0)
                 return 0;
         types = api_file_strv(a.file_types);
@@ -476,14 +476,14 @@ int api_file_find(const struct api_req *req, struct api_resp *resp, struct aio_e
 {
         struct find_args a = {0};
         cleanup_free char *path = NULL;
-        json_t *detail = json_array(), *data;
+        json_t *detail = api_detail_new(), *data;
         struct glob_state s = {.max = LIST_MAX, .emit = find_emit};
         char msg[64];
 
         (void)err;
         (void)api_fields_unpack(req->body, find_fields, ELEMENTSOF(find_fields), &a, sizeof(a),
                                 detail);
-        if (api_file_422(resp, detail) || api_file_path(resp, "find", a.path, &path) < 0 ||
+        if (api_reply_422_if(resp, detail) || api_file_path(resp, "find", a.path, &path) < 0 ||
             api_file_dir_check(resp, "find", path) < 0)
                 return 0;
         s.pattern = pattern_rel(a.glob);
@@ -569,13 +569,13 @@ int api_file_glob(const struct api_req *req, struct api_resp *resp, struct aio_e
         cleanup_free char *path = NULL;
         cleanup_free const char **exclude = NULL;
         struct glob_state s = {.hidden = true, .emit = glob_emit};
-        json_t *detail = json_array();
+        json_t *detail = api_detail_new();
         char msg[64];
 
         (void)err;
         if (api_file_unpack(req->body, &glob_body, &a, sizeof(a), detail) == 0)
                 api_file_check_range(detail, "max_results", a.max_results, 1, 50000);
-        if (api_file_422(resp, detail) || api_file_path(resp, "glob", a.path, &path) < 0 ||
+        if (api_reply_422_if(resp, detail) || api_file_path(resp, "glob", a.path, &path) < 0 ||
             api_file_dir_check(resp, "glob", path) < 0)
                 return 0;
         exclude = api_file_strv(a.exclude);

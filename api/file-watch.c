@@ -645,14 +645,14 @@ int api_watch_create(const struct api_req *req, struct api_resp *resp, struct ai
 {
         struct create_args a = {.recursive = true, .debounce = 300};
         cleanup_free char *path = NULL, *msg = NULL;
-        json_t *detail = json_array();
+        json_t *detail = api_detail_new();
         struct watcher *w;
         bool reused = false;
         struct stat st;
 
         if (api_file_unpack(req->body, &create_body, &a, sizeof(a), detail) == 0)
                 api_file_check_range(detail, "debounce", a.debounce, 50, 5000);
-        if (api_file_422(resp, detail) || api_file_path(resp, "watch", a.path, &path) < 0)
+        if (api_reply_422_if(resp, detail) || api_file_path(resp, "watch", a.path, &path) < 0)
                 return 0;
         if (stat(path, &st) < 0) {
                 msg = aio_xasprintf("Path does not exist: %s", path);
@@ -770,7 +770,7 @@ int api_watch_poll(const struct api_req *req, struct api_resp *resp, struct aio_
 {
         struct poll_args a = {.limit = 100};
         const char *id = api_param_get(req, "watcher_id");
-        json_t *detail = json_array(), *o = NULL;
+        json_t *detail = api_detail_new(), *o = NULL;
         struct watcher *w;
         int64_t deadline;
 
@@ -781,7 +781,7 @@ int api_watch_poll(const struct api_req *req, struct api_resp *resp, struct aio_
                 api_file_check_range(detail, "limit", a.limit, 1, 1000);
                 api_file_check_range(detail, "timeout", a.timeout, 0, 60);
         }
-        if (api_file_422(resp, detail))
+        if (api_reply_422_if(resp, detail))
                 return 0;
         w = watcher_get(req->ctx->watches, id);
         if (!w) {
@@ -1013,14 +1013,14 @@ int api_watch_wait(const struct api_req *req, struct api_resp *resp, struct aio_
         struct wait_args a = {.timeout = 30};
         struct create_args c = {.debounce = 100};
         cleanup_free char *path = NULL, *parent = NULL, *msg = NULL, *tmp = NULL;
-        json_t *detail = json_array();
+        json_t *detail = api_detail_new();
         struct watcher *w;
         struct stat st;
 
         if (api_file_unpack(req->body, &wait_body, &a, sizeof(a), detail) == 0 &&
             types_check(a.types, detail))
                 api_file_check_range(detail, "timeout", a.timeout, 1, 300);
-        if (api_file_422(resp, detail) || api_file_path(resp, "watch", a.path, &path) < 0)
+        if (api_reply_422_if(resp, detail) || api_file_path(resp, "watch", a.path, &path) < 0)
                 return 0;
         tmp = aio_xstrdup(path);
         parent = aio_xstrdup(dirname(tmp));

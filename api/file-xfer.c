@@ -23,7 +23,7 @@
 
 static void upload_422(struct api_resp *resp, const char *field, const char *msg, const char *type)
 {
-        json_t *detail = json_array(), *loc = json_pack("[s, s]", "body", field);
+        json_t *detail = api_detail_new(), *loc = json_pack("[s, s]", "body", field);
 
         if (!detail || !loc)
                 abort();
@@ -111,7 +111,7 @@ static const char *const policies[] = {"ignore", "abort", NULL};
 static void download_422(struct api_resp *resp, const char *field, const char *msg,
                          const char *type)
 {
-        json_t *detail = json_array(), *loc = json_pack("[s, s]", "query", field);
+        json_t *detail = api_detail_new(), *loc = json_pack("[s, s]", "query", field);
 
         if (!detail || !loc)
                 abort();

@@ -62,7 +62,6 @@ struct conn_req {
         char *buf;
         size_t len, cap, reserved, seen, max;
         enum body_state state;
-        unsigned flags; /* of the route the request line matched */
         enum run_state run;
         struct query q;
         struct api_raw_req raw;
@@ -298,11 +297,16 @@ static enum MHD_Result body_begin(struct MHD_Connection *c, struct conn_req *cr,
                 MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         const char *expect =
                 MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+        const struct api_route *const *tables;
+        size_t n_tables;
         uintmax_t len;
         char *end;
 
-        cr->flags = api_route_flags(method, url);
-        cr->max = (cr->flags & API_F_UPLOAD) ? API_UPLOAD_MAX : API_BODY_MAX;
+        /* matched once, here: the route decides the body cap, and dispatch reuses the match */
+        tables = api_route_tables(&n_tables);
+        (void)api_route_match(tables, n_tables, method, url, &cr->m);
+        cr->max =
+                cr->m.route && (cr->m.route->flags & API_F_UPLOAD) ? API_UPLOAD_MAX : API_BODY_MAX;
         if (!cl)
                 return MHD_YES;
         errno = 0;

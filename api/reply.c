@@ -171,6 +171,25 @@ void api_reply_422(struct api_resp *resp, json_t *detail)
         api_reply_json(resp, 422, o);
 }
 
+json_t *api_detail_new(void)
+{
+        json_t *d = json_array();
+
+        if (!d)
+                abort();
+        return d;
+}
+
+bool api_reply_422_if(struct api_resp *resp, json_t *detail)
+{
+        if (json_array_size(detail) == 0) {
+                json_decref(detail);
+                return false;
+        }
+        api_reply_422(resp, detail);
+        return true;
+}
+
 void api_resp_header(struct api_resp *resp, const char *key, const char *value)
 {
         size_t n = strlen(value) + 1;

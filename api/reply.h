@@ -29,6 +29,11 @@ void api_reply_error(struct api_resp *resp, unsigned status, const char *message
 void api_reply_errno(struct api_resp *resp, const struct aio_err *err);
 /* 422 from a list (stolen) of FastAPI detail items {"loc","msg","type",...}. */
 void api_reply_422(struct api_resp *resp, json_t *detail);
+/* An empty list for detail items (OOM aborts). */
+json_t *api_detail_new(void);
+/* The validation verdict on detail (stolen): true with the 422 in resp when it holds items,
+ * false (detail freed) when the body was fine. */
+bool api_reply_422_if(struct api_resp *resp, json_t *detail);
 /* Appends one FastAPI detail item to list. loc is a JSON array (stolen). */
 void api_detail_add(json_t *list, json_t *loc, const char *msg, const char *type);
 /* Adds a response header; value is copied. Silently drops what does not fit (headers are ours,

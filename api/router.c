@@ -108,8 +108,9 @@ static void captures_store(struct api_match *m, const struct span *spans, size_t
         m->n_params = n;
 }
 
-enum api_match_result api_route_match(const struct api_route *const *tables, size_t n_tables,
-                                      const char *method, const char *path, struct api_match *ret)
+static enum api_match_result route_match(const struct api_route *const *tables, size_t n_tables,
+                                         const char *method, const char *path,
+                                         struct api_match *ret)
 {
         struct span spans[API_MAX_PARAMS];
         char norm[sizeof(ret->buf) / 2];
@@ -136,6 +137,16 @@ enum api_match_result api_route_match(const struct api_route *const *tables, siz
                         return API_MATCH_OK;
                 }
         return ret->allow[0] ? API_MATCH_NO_METHOD : API_MATCH_NO_PATH;
+}
+
+enum api_match_result api_route_match(const struct api_route *const *tables, size_t n_tables,
+                                      const char *method, const char *path, struct api_match *ret)
+{
+        enum api_match_result r = route_match(tables, n_tables, method, path, ret);
+
+        ret->matched = true;
+        ret->result = r;
+        return r;
 }
 
 static bool header_list_ok(const char *s)
@@ -234,7 +245,8 @@ bool api_dispatch_check(const struct api_route *const *tables, size_t n_tables,
                 cors_preflight(raw, resp);
                 return false;
         }
-        switch (api_route_match(tables, n_tables, raw->method, raw->path, m)) {
+        switch (m->matched ? m->result
+                           : api_route_match(tables, n_tables, raw->method, raw->path, m)) {
         case API_MATCH_OK:
                 break;
         case API_MATCH_NO_METHOD:
@@ -262,19 +274,9 @@ void api_dispatch_tables(const struct api_route *const *tables, size_t n_tables,
 {
         struct api_match m;
 
+        m.matched = false;
         if (api_dispatch_check(tables, n_tables, raw, ctx, resp, &m))
                 api_dispatch_run(&m, raw, ctx, resp);
-}
-
-unsigned api_route_flags(const char *method, const char *path)
-{
-        size_t n;
-        const struct api_route *const *t = api_route_tables(&n);
-        struct api_match m;
-
-        if (api_route_match(t, n, method, path, &m) != API_MATCH_OK)
-                return 0;
-        return m.route->flags;
 }
 
 void api_dispatch(const struct api_raw_req *raw, struct api_ctx *ctx, struct api_resp *resp)

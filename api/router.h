@@ -21,6 +21,8 @@ struct api_match {
         size_t n_params;
         char allow[96];
         char buf[4096]; /* the path, split into the captured segments */
+        bool matched;   /* set by api_route_match(): dispatch does not match again */
+        enum api_match_result result;
 };
 
 /* The route tables aio-apid serves, in lookup order. */
@@ -28,10 +30,10 @@ const struct api_route *const *api_route_tables(size_t *ret_n);
 /* Finds method + path in tables. HEAD matches GET rows; one trailing slash is ignored. */
 enum api_match_result api_route_match(const struct api_route *const *tables, size_t n_tables,
                                       const char *method, const char *path, struct api_match *ret);
-/* The flags of the row method + path would run in aio-apid's tables, 0 when none matches. */
-unsigned api_route_flags(const char *method, const char *path);
-/* The part of dispatch that runs before the handler: CORS, the match, 404/405, admin rows.
- * Returns true with m set when the handler should run, false when resp is the final answer. */
+/* The part of dispatch that runs before the handler: CORS, the match (unless m already holds
+ * one from api_route_match(): http.c matches when the headers arrive, to size the body), 404/
+ * 405, the auth gate, admin rows. Returns true with m set when the handler should run, false
+ * when resp is the final answer. */
 bool api_dispatch_check(const struct api_route *const *tables, size_t n_tables,
                         const struct api_raw_req *raw, struct api_ctx *ctx, struct api_resp *resp,
                         struct api_match *m);

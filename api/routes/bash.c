@@ -33,15 +33,6 @@ static int bash_of(const struct api_req *req, struct api_bash **ret, struct aio_
         return 0;
 }
 
-static json_t *detail_new(void)
-{
-        json_t *d = json_array();
-
-        if (!d)
-                abort();
-        return d;
-}
-
 static json_t *loc2(const char *a, const char *b)
 {
         json_t *loc = b ? json_pack("[s, s, s]", "body", a, b) : json_pack("[s, s]", "body", a);
@@ -57,16 +48,11 @@ static int unpack(const json_t *body, const struct api_field *f, size_t n, void 
                   void (*extra)(const json_t *body, void *dst, json_t *detail),
                   struct api_resp *resp)
 {
-        json_t *detail = detail_new();
+        json_t *detail = api_detail_new();
 
         if (api_fields_unpack(body, f, n, dst, size, detail) == 0 && extra)
                 extra(body, dst, detail);
-        if (json_array_size(detail) > 0) {
-                api_reply_422(resp, detail);
-                return 1;
-        }
-        json_decref(detail);
-        return 0;
+        return api_reply_422_if(resp, detail) ? 1 : 0;
 }
 
 /* --- exec ---------------------------------------------------------------------------------- */
@@ -153,7 +139,7 @@ static int bash_exec(const struct api_req *req, struct api_resp *resp, struct ai
                 return r;
         /* env is a map the field table does not know: checked on its own */
         (void)json_object_del(body, "env");
-        detail = detail_new();
+        detail = api_detail_new();
         (void)api_fields_unpack(body, exec_fields, ELEMENTSOF(exec_fields), &e, sizeof(e), detail);
         if (req->body)
                 exec_extra(req->body, &e, detail);

@@ -70,17 +70,13 @@ static const struct api_field hook_fields[] = {
 static int hooks_register(const struct api_req *req, struct api_resp *resp, struct aio_err *err)
 {
         struct hook_req h = {.event = "shutdown", .timeout = 10, .priority = 100};
-        json_t *detail = json_array(), *hook;
+        json_t *detail = api_detail_new(), *hook;
         int r;
 
-        if (!detail)
-                abort();
-        if (api_fields_unpack(req->body, hook_fields, ELEMENTSOF(hook_fields), &h, sizeof(h),
-                              detail) < 0) {
-                api_reply_422(resp, detail);
+        (void)api_fields_unpack(req->body, hook_fields, ELEMENTSOF(hook_fields), &h, sizeof(h),
+                                detail);
+        if (api_reply_422_if(resp, detail))
                 return 0;
-        }
-        json_decref(detail);
         r = event_check(h.event, err);
         if (r < 0)
                 return r;

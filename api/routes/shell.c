@@ -62,15 +62,6 @@ static bool id_ok(const char *s)
         return true;
 }
 
-static json_t *detail_new(void)
-{
-        json_t *d = json_array();
-
-        if (!d)
-                abort();
-        return d;
-}
-
 static void range_error(json_t *detail, const char *field, const char *msg, const char *type)
 {
         json_t *loc = json_pack("[s, s]", "body", field);
@@ -84,14 +75,10 @@ static void range_error(json_t *detail, const char *field, const char *msg, cons
 static int unpack(const struct api_req *req, const struct api_field *f, size_t n, void *dst,
                   size_t size, struct api_resp *resp)
 {
-        json_t *detail = detail_new();
+        json_t *detail = api_detail_new();
 
-        if (api_fields_unpack(req->body, f, n, dst, size, detail) < 0) {
-                api_reply_422(resp, detail);
-                return -EINVAL;
-        }
-        json_decref(detail);
-        return 0;
+        (void)api_fields_unpack(req->body, f, n, dst, size, detail);
+        return api_reply_422_if(resp, detail) ? -EINVAL : 0;
 }
 
 /* Looks up the "id" a request names, or replies 404. */
@@ -133,7 +120,7 @@ static const struct api_field exec_fields[] = {
 /* What the field table cannot say: timeouts are positive where a value makes no sense else. */
 static int exec_check(const struct exec_req *x, struct api_resp *resp)
 {
-        json_t *detail = detail_new();
+        json_t *detail = api_detail_new();
 
         if (x->no_change_timeout != NOT_GIVEN_INT && x->no_change_timeout < 1)
                 range_error(detail, "no_change_timeout",
@@ -462,7 +449,7 @@ static int no_change_check(long long v, struct api_resp *resp)
 
         if (v == NOT_GIVEN_INT || v >= 1)
                 return 0;
-        detail = detail_new();
+        detail = api_detail_new();
         range_error(detail, "no_change_timeout", "Input should be greater than or equal to 1",
                     "greater_than_equal");
         api_reply_422(resp, detail);
