@@ -149,8 +149,13 @@ int rt_up_detach(const char *state_dir, const char *name, struct aio_err *err)
         if (pipe2(p, O_CLOEXEC) < 0)
                 return aio_error(err, errno, "pipe");
         pid = fork();
-        if (pid < 0)
-                return aio_error(err, errno, "fork");
+        if (pid < 0) {
+                int e = errno;
+
+                (void)close(p[0]);
+                (void)close(p[1]);
+                return aio_error(err, e, "fork");
+        }
         if (pid > 0) {
                 (void)close(p[1]);
                 exit(detach_parent(p[0], pid, name, log));
