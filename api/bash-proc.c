@@ -91,8 +91,7 @@ int bash_spawn(struct api_bash *b, struct bash_cmd *c, const char *script, const
                 r = aio_error(err, errno, "pipe");
                 goto out;
         }
-        if (b->cfg.workcg)
-                (void)api_workcg_events_read(b->cfg.workcg, &c->ev_start, &(struct aio_err){0});
+        api_workcg_mark(b->cfg.workcg, &c->ev_start);
         r = do_spawn(b, script, dir, envp, (const int[3]){in[0], out[1], er[1]}, &pid, err);
         if (r < 0) {
                 r = aio_error_prefix(err, "cannot start %s in %s", b->cfg.shell, dir);
@@ -173,25 +172,9 @@ static bool try_reap(struct api_bash *b, struct bash_cmd *c)
         return true;
 }
 
-/* A memory kill is a SIGKILL while the work cgroup counted one; a pids limit hit counts
- * whatever the end (the command sees failed forks and goes on or gives up). Approximate when
- * commands run side by side: any kill in the window is blamed. */
-static const char *blame(const struct api_bash *b, const struct bash_cmd *c, int exit_code)
-{
-        struct api_workcg_events now;
-        const char *who;
-
-        if (!b->cfg.workcg || api_workcg_events_read(b->cfg.workcg, &now, &(struct aio_err){0}) < 0)
-                return NULL;
-        who = api_workcg_blame(&c->ev_start, &now);
-        if (who && strcmp(who, "memory") == 0 && exit_code != -SIGKILL)
-                return NULL;
-        return who;
-}
-
 static void finish(struct api_bash *b, struct bash_cmd *c, int exit_code)
 {
-        c->killed_by = blame(b, c, exit_code);
+        c->killed_by = api_workcg_killed_by(b->cfg.workcg, &c->ev_start, exit_code == -SIGKILL);
         c->pid = 0;
         c->has_exit = true;
         c->exit_code = exit_code;

@@ -83,15 +83,8 @@ static const char *killed_by(const struct api_shell_session *s, enum api_shell_s
         bool sigkilled = exit_code == 128 + SIGKILL ||
                          (st == API_SHELL_TERMINATED && WIFSIGNALED(s->wait_status) &&
                           WTERMSIG(s->wait_status) == SIGKILL);
-        struct api_workcg_events now;
-        const char *who;
 
-        if (!s->workcg || api_workcg_events_read(s->workcg, &now, &(struct aio_err){0}) < 0)
-                return NULL;
-        who = api_workcg_blame(&s->ev_start, &now);
-        if (who && strcmp(who, "memory") == 0 && !sigkilled)
-                return NULL;
-        return who;
+        return api_workcg_killed_by(s->workcg, &s->ev_start, sigkilled);
 }
 
 /* With s->lock held: the command's output becomes the session's last result. */
@@ -263,8 +256,7 @@ static int claim(struct api_shell_session *s, const struct api_shell_exec *e, ui
         s->running = true;
         s->started = false;
         s->gen++;
-        if (s->workcg)
-                (void)api_workcg_events_read(s->workcg, &s->ev_start, &(struct aio_err){0});
+        api_workcg_mark(s->workcg, &s->ev_start);
         free(s->command);
         s->command = aio_xstrdup(e->command);
         s->status = API_SHELL_RUNNING;

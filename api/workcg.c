@@ -122,3 +122,24 @@ const char *api_workcg_blame(const struct api_workcg_events *before,
                 return "pids";
         return NULL;
 }
+
+void api_workcg_mark(const struct api_workcg *w, struct api_workcg_events *ret)
+{
+        *ret = (struct api_workcg_events){0};
+        if (w)
+                (void)api_workcg_events_read(w, ret, &(struct aio_err){0});
+}
+
+const char *api_workcg_killed_by(const struct api_workcg *w, const struct api_workcg_events *mark,
+                                 bool sigkilled)
+{
+        struct api_workcg_events now;
+        const char *who;
+
+        if (!w || api_workcg_events_read(w, &now, &(struct aio_err){0}) < 0)
+                return NULL;
+        who = api_workcg_blame(mark, &now);
+        if (who && strcmp(who, "memory") == 0 && !sigkilled)
+                return NULL;
+        return who;
+}

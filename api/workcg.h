@@ -34,6 +34,13 @@ int api_workcg_enter(const struct api_workcg *w);
 /* The counters now; all 0 outside an up sandbox. */
 int api_workcg_events_read(const struct api_workcg *w, struct api_workcg_events *ret,
                            struct aio_err *err);
+/* The counters when a command starts, for api_workcg_killed_by() (zeroes when w is NULL). */
+void api_workcg_mark(const struct api_workcg *w, struct api_workcg_events *ret);
+/* The limit that stopped a command started at mark: "memory" when it was SIGKILLed while the
+ * memory limit killed something, "pids" when forks were refused meanwhile (whatever its end),
+ * else NULL. Approximate when commands run side by side: any kill in the window counts. */
+const char *api_workcg_killed_by(const struct api_workcg *w, const struct api_workcg_events *mark,
+                                 bool sigkilled);
 /* What killed a command, from the counters before it started and after it ended: "memory"
  * (the memory limit), "pids" (it hit the pids limit) or NULL. */
 const char *api_workcg_blame(const struct api_workcg_events *before,
