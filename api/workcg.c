@@ -133,7 +133,7 @@ void api_workcg_mark(const struct api_workcg *w, struct api_workcg_events *ret)
 const char *api_workcg_killed_by(const struct api_workcg *w, const struct api_workcg_events *mark,
                                  bool sigkilled)
 {
-        struct api_workcg_events now;
+        struct api_workcg_events now = {0};
         const char *who;
 
         if (!w || api_workcg_events_read(w, &now, &(struct aio_err){0}) < 0)
